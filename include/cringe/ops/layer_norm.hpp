@@ -1,0 +1,67 @@
+// cringe/ops/layer_norm.hpp - layer normalisation over the last axis with an affine map, fused.
+//
+// Shapes: x [..., C], weight [C], bias [C] -> y [..., C].
+// Forward per row:  mu = mean(x),  rstd = 1/sqrt(var(x) + eps),  xhat = (x - mu) rstd,
+//                   y = xhat * weight + bias          (biased variance, as PyTorch/GPT-2)
+// Backward per row (g = dL/dy):
+//   dbias   += g                     dweight += g * xhat
+//   dxhat    = g * weight
+//   dx      += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+// (The last line is the derivative of xhat through mu and rstd, collected into two row means.)
+#pragma once
+
+#include <cmath>
+
+#include "../tape.hpp"
+
+namespace cringe {
+
+template <class T>
+Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, double eps = 1e-5,
+                  Where where = Where::current()) {
+    const auto& shape = x.value().shape();
+    if (shape.empty()) throw ShapeError("layer_norm: input is a scalar; expected shape [..., C]");
+    const std::size_t C = shape.back();
+    if (weight.shape() != Shape{C} || bias.shape() != Shape{C})
+        throw ShapeError(cat("layer_norm: input ", shape_str(shape), " needs weight and bias of shape [", C,
+                             "], got ", shape_str(weight.shape()), " and ", shape_str(bias.shape())));
+    if (C == 0) throw ShapeError("layer_norm: the normalised axis is empty");
+    const std::size_t rows = x.size() / C;
+    const Eigen::Index c = static_cast<Eigen::Index>(C);
+    Tensor<T> out(shape);
+    Tensor<T> xhat(shape);                  // saved for backward
+    std::vector<T> rstd(rows);
+    ConstArrayMap<T> w(weight.value().data(), c), b(bias.value().data(), c);
+    for (std::size_t r = 0; r < rows; ++r) {
+        using std::sqrt;
+        ConstArrayMap<T> row(x.value().data() + r * C, c);
+        const T mu = row.mean();
+        const T var = (row - mu).square().mean();
+        rstd[r] = T(1) / sqrt(var + T(eps));
+        ArrayMap<T> xh(xhat.data() + r * C, c);
+        xh = (row - mu) * rstd[r];
+        ArrayMap<T>(out.data() + r * C, c) = xh * w + b;
+    }
+    return x.tape().record("layer_norm", std::move(out), {x, weight, bias},
+        [xhat = std::move(xhat), rstd = std::move(rstd), rows, C](Tape<T>& tape, const Node<T>& node) {
+            const Eigen::Index c = static_cast<Eigen::Index>(C);
+            const std::size_t ix = node.inputs[0], iw = node.inputs[1], ib = node.inputs[2];
+            ConstArrayMap<T> w(tape.value(iw).data(), c);
+            T* gx = tape.wants_grad(ix) ? tape.adjoint(ix).data() : nullptr;
+            T* gw = tape.wants_grad(iw) ? tape.adjoint(iw).data() : nullptr;
+            T* gb = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
+            for (std::size_t r = 0; r < rows; ++r) {
+                ConstArrayMap<T> g(node.adjoint.data() + r * C, c), xh(xhat.data() + r * C, c);
+                if (gb) ArrayMap<T>(gb, c) += g;
+                if (gw) ArrayMap<T>(gw, c) += g * xh;
+                if (gx) {
+                    const Eigen::Array<T, Eigen::Dynamic, 1> dxhat = g * w;
+                    const T mean_dxhat = dxhat.mean();
+                    const T mean_dxhat_xhat = (dxhat * xh).mean();
+                    ArrayMap<T>(gx + r * C, c) += rstd[r] * (dxhat - mean_dxhat - xh * mean_dxhat_xhat);
+                }
+            }
+        }, where);
+}
+
+}  // namespace cringe

@@ -1,0 +1,53 @@
+// cringe/ops/mask.hpp - masked_fill (causal attention masks) and dropout.
+#pragma once
+
+#include "../rng.hpp"
+#include "../tape.hpp"
+
+namespace cringe {
+
+using Mask = xt::xarray<bool, xt::layout_type::row_major>;
+
+/// out = mask ? value : x, with `mask` broadcastable to x's shape (e.g. a [T,T] causal mask over
+/// [B,H,T,T] scores). Backward: the filled positions are constants, so dx += g where !mask.
+template <class T>
+Var<T> masked_fill(const Var<T>& x, const Mask& mask, T value, Where where = Where::current()) {
+    const Shape xs = x.shape();
+    const Shape out_shape = broadcast_shapes(xs, mask.shape(), "masked_fill");
+    if (out_shape != xs)
+        throw ShapeError(cat("masked_fill: mask ", shape_str(mask.shape()), " does not broadcast to x ",
+                             shape_str(xs), " without growing it; expected a mask broadcastable to x"));
+    std::vector<bool> keep(x.size());
+    Tensor<T> out = x.value();
+    for_each_broadcast(xs, mask.shape(), xs, [&](std::size_t i, std::size_t, std::size_t m) {
+        keep[i] = !mask.data()[m];
+        if (!keep[i]) out.data()[i] = value;
+    });
+    return x.tape().record("masked_fill", std::move(out), {x}, [keep = std::move(keep)](Tape<T>& tape, const Node<T>& node) {
+        const std::size_t in = node.inputs[0];
+        if (!tape.wants_grad(in)) return;
+        T* gx = tape.adjoint(in).data();
+        for (std::size_t i = 0; i < keep.size(); ++i)
+            if (keep[i]) gx[i] += node.adjoint.data()[i];
+    }, where);
+}
+
+/// Inverted dropout: each element is zeroed with probability p and the rest scaled by 1/(1-p), so
+/// the expectation is unchanged. Identity (no node) when !training or p == 0.
+/// Backward: dx += g * mask / (1-p) with the same mask.
+template <class T>
+Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training = true, Where where = Where::current()) {
+    if (!(p >= 0.0 && p < 1.0)) throw ValueError(cat("dropout: p is ", p, "; expected 0 <= p < 1"));
+    if (!training || p == 0.0) return x;
+    Tensor<T> scale(x.value().shape());
+    const T kept(1.0 / (1.0 - p));
+    for (std::size_t i = 0; i < scale.size(); ++i) scale.data()[i] = rng.uniform() < p ? T(0) : kept;
+    Tensor<T> out(x.value().shape());
+    flat(out) = flat(x.value()) * flat(scale);
+    return x.tape().record("dropout", std::move(out), {x}, [scale = std::move(scale)](Tape<T>& tape, const Node<T>& node) {
+        const std::size_t in = node.inputs[0];
+        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(node.adjoint) * flat(scale);
+    }, where);
+}
+
+}  // namespace cringe

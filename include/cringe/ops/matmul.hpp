@@ -1,0 +1,98 @@
+// cringe/ops/matmul.hpp - matrix products through Eigen (never a hand-written triple loop).
+//
+// Shapes (b_transposed = false):
+//   a [M,K]       x b [K,N]       -> [M,N]
+//   a [...,M,K]   x b [K,N]       -> [...,M,N]   (a's leading dims flattened into M: one GEMM)
+//   a [...,M,K]   x b [...,K,N]   -> [...,M,N]   (same leading dims: one GEMM per batch)
+// With b_transposed = true, b is given as [...,N,K] and the product is a @ b^T (attention's q k^T)
+// without copying a transpose.
+// Backward of C = A B:   dA += G B^T,   dB += A^T G   (summed over batches when b is shared)
+// Backward of C = A B^T: dA += G B,     dB += G^T A
+#pragma once
+
+#include "../tape.hpp"
+
+namespace cringe {
+
+namespace detail {
+
+struct MatmulPlan {
+    std::size_t batches;    // number of independent products
+    std::size_t M, K, N;
+    bool b_shared;          // b is one [K,N] matrix used by every batch
+    Shape out_shape;
+};
+
+template <class SA, class SB>
+MatmulPlan plan_matmul(const SA& a, const SB& b, bool b_transposed) {
+    auto fail = [&](const std::string& why) {
+        return ShapeError(cat("matmul: ", why, ": a is ", shape_str(a), ", b is ", shape_str(b),
+                              b_transposed ? " (b transposed)" : ""));
+    };
+    if (a.size() < 2 || b.size() < 2) throw fail("both operands need rank >= 2");
+    const std::size_t K = a[a.size() - 1];
+    const std::size_t bK = b_transposed ? b[b.size() - 1] : b[b.size() - 2];
+    const std::size_t N = b_transposed ? b[b.size() - 2] : b[b.size() - 1];
+    if (K != bK)
+        throw fail(cat("inner dimensions differ (", K, " vs ", bK, "); expected a.shape[-1] == ",
+                       b_transposed ? "b.shape[-1]" : "b.shape[-2]"));
+    MatmulPlan plan{};
+    plan.K = K;
+    plan.N = N;
+    plan.b_shared = b.size() == 2;
+    if (plan.b_shared) {
+        plan.batches = 1;
+        plan.M = numel(a) / K;  // leading dims of a flattened into rows
+    } else {
+        if (a.size() != b.size() || !std::equal(a.begin(), a.end() - 2, b.begin()))
+            throw fail("batch dimensions differ; expected equal leading dimensions, or b of rank 2");
+        plan.M = a[a.size() - 2];
+        plan.batches = numel(a) / (plan.M * K);
+    }
+    plan.out_shape = to_shape(a);
+    plan.out_shape.back() = N;
+    return plan;
+}
+
+}  // namespace detail
+
+template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where where = Where::current()) {
+    const auto plan = detail::plan_matmul(a.value().shape(), b.value().shape(), b_transposed);
+    const auto [batches, M, K, N, b_shared, out_shape] = plan;
+    const Eigen::Index m = static_cast<Eigen::Index>(M), k = static_cast<Eigen::Index>(K),
+                       n = static_cast<Eigen::Index>(N);
+    Tensor<T> out = Tensor<T>::from_shape(out_shape);
+    for (std::size_t p = 0; p < batches; ++p) {
+        ConstMatrixMap<T> A(a.value().data() + p * M * K, m, k);
+        const T* bp = b.value().data() + (b_shared ? 0 : p * K * N);
+        MatrixMap<T> C(out.data() + p * M * N, m, n);
+        if (b_transposed) C.noalias() = A * ConstMatrixMap<T>(bp, n, k).transpose();
+        else C.noalias() = A * ConstMatrixMap<T>(bp, k, n);
+    }
+    return a.tape().record("matmul", std::move(out), {a, b}, [plan, b_transposed](Tape<T>& tape, const Node<T>& node) {
+        const Eigen::Index m = static_cast<Eigen::Index>(plan.M), k = static_cast<Eigen::Index>(plan.K),
+                           n = static_cast<Eigen::Index>(plan.N);
+        const std::size_t ia = node.inputs[0], ib = node.inputs[1];
+        const T* av = tape.value(ia).data();
+        const T* bv = tape.value(ib).data();
+        T* ga = tape.wants_grad(ia) ? tape.adjoint(ia).data() : nullptr;
+        T* gb = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
+        for (std::size_t p = 0; p < plan.batches; ++p) {
+            ConstMatrixMap<T> G(node.adjoint.data() + p * plan.M * plan.N, m, n);
+            ConstMatrixMap<T> A(av + p * plan.M * plan.K, m, k);
+            const std::size_t b_off = plan.b_shared ? 0 : p * plan.K * plan.N;
+            if (b_transposed) {  // C = A B^T with B [N,K]
+                ConstMatrixMap<T> B(bv + b_off, n, k);
+                if (ga) MatrixMap<T>(ga + p * plan.M * plan.K, m, k).noalias() += G * B;
+                if (gb) MatrixMap<T>(gb + b_off, n, k).noalias() += G.transpose() * A;
+            } else {             // C = A B with B [K,N]
+                ConstMatrixMap<T> B(bv + b_off, k, n);
+                if (ga) MatrixMap<T>(ga + p * plan.M * plan.K, m, k).noalias() += G * B.transpose();
+                if (gb) MatrixMap<T>(gb + b_off, k, n).noalias() += A.transpose() * G;
+            }
+        }
+    }, where);
+}
+
+}  // namespace cringe

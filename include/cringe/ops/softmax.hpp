@@ -1,0 +1,119 @@
+// cringe/ops/softmax.hpp - softmax, log_softmax and logsumexp along one axis, fused and stable.
+//
+// All three subtract the slice maximum m first, so logits of +-1e4 neither overflow nor lose the
+// small entries:  lse(x) = m + log(sum_i exp(x_i - m)).  (A slice of all -inf uses m = 0 and gives
+// lse = -inf, softmax 0 / log_softmax -inf, instead of NaN.)
+//
+// Backward (per slice, y the output, g the incoming gradient):
+//   softmax:      dx_i += y_i (g_i - sum_j g_j y_j)
+//   log_softmax:  dx_i += g_i - softmax_i * sum_j g_j
+//   logsumexp:    dx_i += g * softmax_i
+// These are fused on purpose: composing exp/sum/div is unstable and ~3x slower (see docs/pitfalls.md).
+#pragma once
+
+#include <cmath>
+#include <limits>
+
+#include "../tape.hpp"
+
+namespace cringe {
+
+namespace detail {
+
+/// A slice of length n and stride `inner` starting at p, as an Eigen array view.
+template <class T>
+using StridedRow = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
+template <class T>
+using ConstStridedRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
+
+/// Calls f(offset_of_first_element) for every slice along the split axis.
+template <class F>
+void for_each_slice(const AxisSplit& s, F f) {
+    for (std::size_t o = 0; o < s.outer; ++o)
+        for (std::size_t j = 0; j < s.inner; ++j) f(o * s.n * s.inner + j);
+}
+
+/// log(sum(exp(row))) computed stably.
+template <class T, class Row>
+T stable_logsumexp(const Row& row) {
+    using std::isfinite;
+    using std::log;
+    T m = row.maxCoeff();
+    if (!is_finite(m)) m = T(0);  // all -inf (or +inf present): let exp/log produce the right inf
+    return m + log((row - m).exp().sum());
+}
+
+enum class SoftmaxKind { softmax, log_softmax, logsumexp };
+
+template <SoftmaxKind kind, class T>
+Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where) {
+    const auto& shape = x.value().shape();
+    const std::size_t ax = normalize_axis(axis, shape.size(), name);
+    const AxisSplit s = split_at_axis(shape, ax);
+    if (s.n == 0) throw ShapeError(cat(name, ": axis ", ax, " of shape ", shape_str(shape), " is empty"));
+    const Eigen::Index n = static_cast<Eigen::Index>(s.n);
+    const Eigen::InnerStride<> stride(static_cast<Eigen::Index>(s.inner));
+    Shape out_shape = to_shape(shape);
+    if (kind == SoftmaxKind::logsumexp) out_shape[ax] = 1;  // keepdims
+    Tensor<T> out = Tensor<T>::from_shape(out_shape);
+    for_each_slice(s, [&](std::size_t off) {
+        ConstStridedRow<T> row(x.value().data() + off, n, stride);
+        const T lse = stable_logsumexp<T>(row);
+        if constexpr (kind == SoftmaxKind::logsumexp) {
+            out.data()[(off / (s.n * s.inner)) * s.inner + off % s.inner] = lse;
+        } else {
+            StridedRow<T> y(out.data() + off, n, stride);
+            const bool all_minus_inf = !is_finite(lse) && lse < T(0);  // every entry is -inf
+            if constexpr (kind == SoftmaxKind::softmax) {
+                if (all_minus_inf) y.setZero();
+                else y = (row - lse).exp();
+            } else {
+                if (all_minus_inf) y.setConstant(lse);
+                else y = row - lse;
+            }
+        }
+    });
+    return x.tape().record(name, std::move(out), {x}, [s, stride, n](Tape<T>& tape, const Node<T>& node) {
+        const std::size_t in = node.inputs[0];
+        if (!tape.wants_grad(in)) return;
+        T* gx = tape.adjoint(in).data();
+        const T* xv = tape.value(in).data();
+        for_each_slice(s, [&](std::size_t off) {
+            StridedRow<T> dx(gx + off, n, stride);
+            if constexpr (kind == SoftmaxKind::softmax) {
+                ConstStridedRow<T> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
+                const T dot = (g * y).sum();
+                dx += y * (g - dot);
+            } else if constexpr (kind == SoftmaxKind::log_softmax) {
+                ConstStridedRow<T> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
+                dx += g - y.exp() * g.sum();
+            } else {
+                ConstStridedRow<T> row(xv + off, n, stride);
+                const std::size_t k = (off / (s.n * s.inner)) * s.inner + off % s.inner;
+                const T lse = node.value.data()[k];
+                const T g = node.adjoint.data()[k];
+                if (is_finite(lse)) dx += (row - lse).exp() * g;
+            }
+        });
+    }, where);
+}
+
+}  // namespace detail
+
+/// softmax along `axis` (default last).
+template <class T>
+Var<T> softmax(const Var<T>& x, long axis = -1, Where where = Where::current()) {
+    return detail::softmax_family<detail::SoftmaxKind::softmax>(x, axis, "softmax", where);
+}
+/// log(softmax(x)) along `axis`, computed as x - logsumexp(x).
+template <class T>
+Var<T> log_softmax(const Var<T>& x, long axis = -1, Where where = Where::current()) {
+    return detail::softmax_family<detail::SoftmaxKind::log_softmax>(x, axis, "log_softmax", where);
+}
+/// log(sum(exp(x))) along `axis`; the reduced axis is kept with size 1.
+template <class T>
+Var<T> logsumexp(const Var<T>& x, long axis = -1, Where where = Where::current()) {
+    return detail::softmax_family<detail::SoftmaxKind::logsumexp>(x, axis, "logsumexp", where);
+}
+
+}  // namespace cringe

@@ -1,0 +1,102 @@
+// cringe/ops/unary.hpp - elementwise functions, defined as a table (one small struct per function).
+//
+// Each row gives the forward f(x) and the local derivative f'(x) written with x and the output y,
+// both as Eigen array expressions (vectorised exp/log/tanh; xtensor's scalar versions are ~60x slower).
+// Shapes: x [..] -> y [..]. Backward for every row: dx += g * f'(x, y).
+#pragma once
+
+#include "../tape.hpp"
+
+namespace cringe {
+
+namespace unary {
+
+struct Exp {  // y = e^x, dy/dx = y
+    static constexpr const char* name = "exp";
+    template <class X> static auto f(const X& x) { return x.exp(); }
+    template <class X, class Y> static auto df(const X&, const Y& y) { return y; }
+};
+struct Log {  // y = ln x, dy/dx = 1/x
+    static constexpr const char* name = "log";
+    template <class X> static auto f(const X& x) { return x.log(); }
+    template <class X, class Y> static auto df(const X& x, const Y&) { return x.inverse(); }
+};
+struct Sqrt {  // y = sqrt x, dy/dx = 1/(2y)
+    static constexpr const char* name = "sqrt";
+    template <class X> static auto f(const X& x) { return x.sqrt(); }
+    template <class X, class Y> static auto df(const X&, const Y& y) { return (y * 2).inverse(); }
+};
+struct Tanh {  // y = tanh x, dy/dx = 1 - y^2
+    static constexpr const char* name = "tanh";
+    template <class X> static auto f(const X& x) { return x.tanh(); }
+    template <class X, class Y> static auto df(const X&, const Y& y) { return 1 - y * y; }
+};
+struct Sigmoid {  // y = 1/(1+e^-x), dy/dx = y(1-y)
+    static constexpr const char* name = "sigmoid";
+    template <class X> static auto f(const X& x) { return (1 + (-x).exp()).inverse(); }
+    template <class X, class Y> static auto df(const X&, const Y& y) { return y * (1 - y); }
+};
+struct Relu {  // y = max(x, 0), dy/dx = [x > 0]; kink at 0
+    static constexpr const char* name = "relu";
+    template <class X> static auto f(const X& x) { return x.max(typename X::Scalar(0)); }
+    template <class X, class Y> static auto df(const X& x, const Y&) {
+        using S = typename X::Scalar;
+        return (x > S(0)).select(X::Constant(x.size(), S(1)), X::Constant(x.size(), S(0)));
+    }
+};
+/// GELU, tanh approximation as GPT-2 ("gelu_new"):
+///   y = x/2 (1 + tanh(u)),  u = c (x + 0.044715 x^3),  c = sqrt(2/pi)
+///   dy/dx = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) c (1 + 3 * 0.044715 x^2)
+struct Gelu {
+    static constexpr const char* name = "gelu";
+    static constexpr double c = 0.7978845608028654;  // sqrt(2/pi)
+    static constexpr double a = 0.044715;
+    template <class X> static auto f(const X& x) { return 0.5 * x * (1 + (c * (x + a * x.cube())).tanh()); }
+    template <class X, class Y> static auto df(const X& x, const Y&) {
+        using S = typename X::Scalar;
+        const Eigen::Array<S, Eigen::Dynamic, 1> t = (c * (x + a * x.cube())).tanh();
+        return (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * a * x.square())).eval();
+    }
+};
+
+}  // namespace unary
+
+/// Applies one row of the table: y = Fn::f(x), backward dx += g * Fn::df(x, y).
+template <class Fn, class T>
+Var<T> apply_unary(const Var<T>& x, Where where) {
+    Tensor<T> out(x.value().shape());
+    flat(out) = Fn::f(flat(x.value()));
+    return x.tape().record(Fn::name, std::move(out), {x}, [](Tape<T>& tape, const Node<T>& node) {
+        const std::size_t in = node.inputs[0];
+        if (!tape.wants_grad(in)) return;
+        flat(tape.adjoint(in)) += flat(node.adjoint) * Fn::df(flat(tape.value(in)), flat(node.value));
+    }, where);
+}
+
+template <class T> Var<T> exp(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Exp>(x, w); }
+template <class T> Var<T> log(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Log>(x, w); }
+template <class T> Var<T> sqrt(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Sqrt>(x, w); }
+template <class T> Var<T> tanh(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Tanh>(x, w); }
+template <class T> Var<T> sigmoid(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Sigmoid>(x, w); }
+template <class T> Var<T> relu(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Relu>(x, w); }
+template <class T> Var<T> gelu(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Gelu>(x, w); }
+
+/// y = x^p for a plain exponent p. Backward: dx += g * p x^(p-1).
+template <class T>
+Var<T> pow(const Var<T>& x, double p, Where where = Where::current()) {
+    using std::pow;
+    const T exponent(p);
+    Tensor<T> out(x.value().shape());
+    for (std::size_t i = 0; i < out.size(); ++i) out.data()[i] = pow(x.value().data()[i], exponent);
+    return x.tape().record("pow", std::move(out), {x}, [exponent](Tape<T>& tape, const Node<T>& node) {
+        const std::size_t in = node.inputs[0];
+        if (!tape.wants_grad(in)) return;
+        const T* xv = tape.value(in).data();
+        const T* g = node.adjoint.data();
+        T* gx = tape.adjoint(in).data();
+        for (std::size_t i = 0; i < node.adjoint.size(); ++i)
+            gx[i] += g[i] * exponent * pow(xv[i], exponent - T(1));
+    }, where);
+}
+
+}  // namespace cringe

@@ -1,0 +1,82 @@
+// cringe/rng.hpp - a small, portable, seeded random number generator.
+//
+// Why not <random>? The standard fixes mt19937's bit stream but not the algorithms of its
+// distributions, so std::normal_distribution gives different numbers with libstdc++ and libc++.
+// cringe promises "the same seed gives the same numbers on every platform build", so the
+// distributions below are written out (and tested against fixed values).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+
+namespace cringe {
+
+/// xoshiro256** (Blackman & Vigna), seeded through splitmix64. Fast, small state, good quality.
+class Rng {
+public:
+    explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
+
+    void reseed(std::uint64_t seed) {
+        std::uint64_t x = seed;
+        for (auto& word : state_) word = splitmix64(x);
+        has_spare_normal_ = false;
+    }
+
+    /// 64 random bits.
+    std::uint64_t next_u64() {
+        const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
+        const std::uint64_t t = state_[1] << 17;
+        state_[2] ^= state_[0];
+        state_[3] ^= state_[1];
+        state_[1] ^= state_[2];
+        state_[0] ^= state_[3];
+        state_[2] ^= t;
+        state_[3] = rotl(state_[3], 45);
+        return result;
+    }
+
+    /// Uniform double in [0, 1) with 53 random bits.
+    double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+    /// Uniform integer in [0, n), unbiased (rejection sampling). n must be > 0.
+    std::uint64_t below(std::uint64_t n) {
+        const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+        std::uint64_t r;
+        do { r = next_u64(); } while (r >= limit);
+        return r % n;
+    }
+
+    /// Standard normal by the Box-Muller transform (the second value of each pair is kept).
+    double normal() {
+        if (has_spare_normal_) {
+            has_spare_normal_ = false;
+            return spare_normal_;
+        }
+        double u1 = uniform();
+        while (u1 <= 0.0) u1 = uniform();
+        const double u2 = uniform();
+        const double radius = std::sqrt(-2.0 * std::log(u1));
+        const double angle = 2.0 * std::numbers::pi * u2;
+        spare_normal_ = radius * std::sin(angle);
+        has_spare_normal_ = true;
+        return radius * std::cos(angle);
+    }
+
+    double normal(double mean, double stddev) { return mean + stddev * normal(); }
+
+private:
+    static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+    static std::uint64_t splitmix64(std::uint64_t& x) {
+        std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+
+    std::uint64_t state_[4]{};
+    double spare_normal_ = 0.0;
+    bool has_spare_normal_ = false;
+};
+
+}  // namespace cringe

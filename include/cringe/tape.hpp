@@ -1,0 +1,365 @@
+// cringe/tape.hpp - the tape: Var handles, nodes in creation order, one reverse loop for backward.
+//
+// THE TAPE INVARIANT. Nodes are appended in creation order, and an op can only take existing nodes as
+// inputs, so every node's inputs sit at smaller indices. Creation order is therefore a topological
+// order, and backward is a single loop from the output down to index 0: no recursion (deep graphs
+// cannot overflow the stack) and no sort (a node used many times is visited once, after all its
+// users have added their contributions to its adjoint).
+//
+// Each node stores an evaluated value tensor and, during backward, an adjoint tensor of the same
+// shape, plus a closure that adds its adjoint's contribution into its inputs' adjoints.
+//
+// Accumulation rules (the ones PyTorch users expect):
+//  - leaves made with variable() accumulate their gradient across backward calls until zero_grad();
+//  - Parameter leaves accumulate into Parameter::grad until the Parameter (or optimiser) zeroes it;
+//  - adjoints of intermediate nodes are reset at the start of every backward, so calling backward
+//    twice (retain_graph) after zero_grad gives bitwise-identical gradients.
+// clear() drops every node but keeps the vector's capacity, so a training loop that clears the tape
+// each step does not grow. A Var remembers the tape's epoch; using it after clear() throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <source_location>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "check/dual.hpp"
+#include "error.hpp"
+#include "tensor.hpp"
+
+#ifndef CRINGE_ANOMALY_MODE_DEFAULT
+#define CRINGE_ANOMALY_MODE_DEFAULT false
+#endif
+
+namespace cringe {
+
+template <class T>
+class Tape;
+
+using Where = std::source_location;
+
+/// A named trainable tensor that outlives tapes (model weights). grad accumulates across steps
+/// until zero_grad().
+template <class T>
+struct Parameter {
+    std::string name;
+    Tensor<T> value;
+    Tensor<T> grad;
+
+    Parameter() = default;
+    Parameter(std::string n, Tensor<T> v) : name(std::move(n)), value(std::move(v)), grad(value.shape()) {
+        grad.fill(T(0));
+    }
+    void zero_grad() {
+        if (grad.shape() != value.shape()) grad.resize(value.shape());
+        grad.fill(T(0));
+    }
+};
+
+/// A handle to one node of a tape: cheap to copy, valid until the tape is cleared.
+template <class T>
+class Var {
+public:
+    using value_type = T;  // the scalar type (lets generic code write typename V::value_type)
+
+    Var() = default;
+
+    const Tensor<T>& value() const { return tape().value(index_); }
+    /// The gradient of the last backward with respect to this node (zeros if none reached it).
+    const Tensor<T>& grad() const { return tape().grad(index_); }
+    Shape shape() const { return to_shape(value().shape()); }
+    std::size_t rank() const { return value().dimension(); }
+    std::size_t size() const { return value().size(); }
+    bool requires_grad() const { return tape().node(index_).requires_grad; }
+
+    Tape<T>& tape() const {
+        if (tape_ == nullptr) throw TapeError("Var: this Var is empty (default-constructed); it belongs to no tape");
+        tape_->check_epoch(epoch_, "Var");
+        return *tape_;
+    }
+    std::size_t index() const { return index_; }
+    std::uint64_t epoch() const { return epoch_; }
+    bool belongs_to(const Tape<T>& t) const { return tape_ == &t; }
+
+private:
+    friend class Tape<T>;
+    Var(Tape<T>* tape, std::size_t index, std::uint64_t epoch) : tape_(tape), index_(index), epoch_(epoch) {}
+    Tape<T>* tape_ = nullptr;
+    std::size_t index_ = 0;
+    std::uint64_t epoch_ = 0;
+};
+
+enum class NodeKind { constant, variable, parameter, op };
+
+/// One recorded operation (or leaf).
+template <class T>
+struct Node {
+    using Backward = std::function<void(Tape<T>&, const Node<T>&)>;
+
+    const char* op = "";            // "matmul", "variable", ...
+    NodeKind kind = NodeKind::op;
+    Tensor<T> value;                // evaluated forward value (unused for parameters)
+    Parameter<T>* parameter = nullptr;  // parameter leaves read value/grad from here
+    Tensor<T> adjoint;              // d output / d this node
+    bool adjoint_live = false;      // adjoint holds this backward's values (else treat as zero)
+    bool requires_grad = false;
+    std::vector<std::size_t> inputs;  // for inspection (DOT, trace) and anomaly messages
+    Backward backward;              // adds adjoint contributions into the inputs
+    std::source_location where;     // the line that created the node (anomaly messages)
+
+    const Tensor<T>& val() const { return parameter ? parameter->value : value; }
+};
+
+struct BackwardOptions {
+    bool retain_graph = false;  // allow another backward on the same graph
+};
+
+template <class T>
+class Tape {
+public:
+    Tape() = default;
+    Tape(const Tape&) = delete;  // Vars point at their tape: it must not move or be copied
+    Tape& operator=(const Tape&) = delete;
+
+    // ---- leaves -----------------------------------------------------------------------------
+    /// A trainable leaf; its grad accumulates across backward calls until zero_grad().
+    Var<T> variable(Tensor<T> value, Where where = Where::current()) {
+        return leaf(NodeKind::variable, std::move(value), nullptr, where);
+    }
+    /// A leaf that never receives a gradient.
+    Var<T> constant(Tensor<T> value, Where where = Where::current()) {
+        return leaf(NodeKind::constant, std::move(value), nullptr, where);
+    }
+    /// A leaf that reads p.value and accumulates into p.grad (no copy of the weights).
+    Var<T> parameter(Parameter<T>& p, Where where = Where::current()) {
+        if (p.grad.shape() != p.value.shape()) p.zero_grad();
+        return leaf(NodeKind::parameter, Tensor<T>{}, &p, where);
+    }
+
+    // ---- recording ops ------------------------------------------------------------------------
+    /// Appends an op node. `backward` is dropped when no input needs a gradient or grad is disabled.
+    Var<T> record(const char* op, Tensor<T> value, std::initializer_list<Var<T>> inputs,
+                  typename Node<T>::Backward backward, Where where) {
+        return record(op, std::move(value), std::vector<Var<T>>(inputs), std::move(backward), where);
+    }
+    Var<T> record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
+                  typename Node<T>::Backward backward, Where where) {
+        Node<T> node;
+        node.op = op;
+        node.kind = NodeKind::op;
+        node.where = where;
+        bool needs = false;
+        node.inputs.reserve(inputs.size());
+        for (const Var<T>& in : inputs) {
+            check_owned(in, op);
+            node.inputs.push_back(in.index());
+            needs = needs || nodes_[in.index()].requires_grad;
+        }
+        node.requires_grad = needs && grad_enabled_;
+        if (node.requires_grad) node.backward = std::move(backward);
+        node.value = std::move(value);
+        if (anomaly_mode_) check_forward(node);
+        nodes_.push_back(std::move(node));
+        return Var<T>(this, nodes_.size() - 1, epoch_);
+    }
+
+    // ---- backward -----------------------------------------------------------------------------
+    /// Reverse pass from a one-element output (seeded with 1).
+    void backward(const Var<T>& output, BackwardOptions options = {}) {
+        check_owned(output, "backward");
+        const Node<T>& out = nodes_[output.index()];
+        if (out.val().size() != 1)
+            throw TapeError(cat("backward: output has shape ", shape_str(out.val().shape()),
+                                "; a cotangent is required for an output with more than one element "
+                                "(call backward(output, cotangent) with a tensor of that shape)"));
+        backward(output, full<T>(to_shape(out.val().shape()), T(1)), options);
+    }
+
+    /// Reverse pass seeded with `cotangent` (same shape as the output): computes J^T cotangent.
+    void backward(const Var<T>& output, const Tensor<T>& cotangent, BackwardOptions options = {}) {
+        check_owned(output, "backward");
+        if (consumed_)
+            throw TapeError("backward: this tape's graph was already used by a backward call without "
+                            "retain_graph; pass BackwardOptions{.retain_graph = true} to the first call, "
+                            "or clear the tape and record the forward pass again");
+        const std::size_t top = output.index();
+        const Node<T>& out = nodes_[top];
+        if (to_shape(cotangent.shape()) != to_shape(out.val().shape()))
+            throw ShapeError(cat("backward: cotangent has shape ", shape_str(cotangent.shape()),
+                                 " but the output has shape ", shape_str(out.val().shape()),
+                                 "; expected equal shapes"));
+        for (std::size_t i = 0; i <= top; ++i)
+            if (nodes_[i].kind == NodeKind::op) nodes_[i].adjoint_live = false;
+        if (!out.requires_grad) {
+            if (!options.retain_graph) consumed_ = true;
+            return;  // nothing upstream needs a gradient
+        }
+        add_to_adjoint(top, cotangent);
+        for (std::size_t i = top + 1; i-- > 0;) {
+            Node<T>& node = nodes_[i];
+            if (node.kind != NodeKind::op || !node.requires_grad || !node.adjoint_live) continue;
+            node.backward(*this, node);
+            if (anomaly_mode_) check_backward(node);
+        }
+        if (!options.retain_graph) consumed_ = true;
+    }
+
+    // ---- adjoint access for backward closures -----------------------------------------------------
+    /// The adjoint of node i, allocated and zeroed on first use in this backward. For parameter
+    /// leaves this is Parameter::grad itself, so contributions accumulate there.
+    Tensor<T>& adjoint(std::size_t i) {
+        Node<T>& node = nodes_[i];
+        if (node.kind == NodeKind::parameter) return node.parameter->grad;
+        const auto& shape = node.val().shape();
+        if (node.kind == NodeKind::variable) {
+            if (node.adjoint.shape() != shape) {
+                node.adjoint.resize(shape);
+                node.adjoint.fill(T(0));
+            }
+            return node.adjoint;
+        }
+        if (!node.adjoint_live) {
+            if (node.adjoint.shape() != shape) node.adjoint.resize(shape);
+            node.adjoint.fill(T(0));
+            node.adjoint_live = true;
+        }
+        return node.adjoint;
+    }
+    /// True when backward should bother computing a contribution for input node i.
+    bool wants_grad(std::size_t i) const { return nodes_[i].requires_grad; }
+    /// adjoint(i) += g (same shape), skipping nodes that need no gradient.
+    void add_to_adjoint(std::size_t i, const Tensor<T>& g) {
+        if (!wants_grad(i)) return;
+        flat(adjoint(i)) += flat(g);
+    }
+
+    // ---- inspection ---------------------------------------------------------------------------
+    const Tensor<T>& value(std::size_t i) const { return nodes_.at(i).val(); }
+    const Tensor<T>& grad(std::size_t i) {
+        Node<T>& node = nodes_.at(i);
+        if (node.kind == NodeKind::parameter) return node.parameter->grad;
+        if (node.kind == NodeKind::variable) return adjoint(i);
+        if (!node.adjoint_live) {
+            node.adjoint.resize(node.val().shape());
+            node.adjoint.fill(T(0));
+        }
+        return node.adjoint;
+    }
+    const Node<T>& node(std::size_t i) const { return nodes_.at(i); }
+    std::size_t size() const { return nodes_.size(); }
+    std::size_t capacity() const { return nodes_.capacity(); }
+
+    /// Zeroes the accumulated gradients of variable() leaves (Parameters zero themselves).
+    void zero_grad() {
+        for (auto& node : nodes_)
+            if (node.kind == NodeKind::variable) node.adjoint.fill(T(0));
+    }
+
+    /// Drops every node (keeping capacity) and invalidates all Vars made so far.
+    void clear() {
+        nodes_.clear();
+        ++epoch_;
+        consumed_ = false;
+    }
+
+    // ---- modes --------------------------------------------------------------------------------
+    bool grad_enabled() const { return grad_enabled_; }
+    bool anomaly_mode() const { return anomaly_mode_; }
+    void set_anomaly_mode(bool on) { anomaly_mode_ = on; }
+
+    /// RAII: ops recorded while it lives get no backward (inference, evaluation).
+    class NoGradGuard {
+    public:
+        explicit NoGradGuard(Tape& t) : tape_(t), saved_(t.grad_enabled_) { t.grad_enabled_ = false; }
+        ~NoGradGuard() { tape_.grad_enabled_ = saved_; }
+        NoGradGuard(const NoGradGuard&) = delete;
+        NoGradGuard& operator=(const NoGradGuard&) = delete;
+    private:
+        Tape& tape_;
+        bool saved_;
+    };
+    NoGradGuard no_grad() { return NoGradGuard(*this); }
+
+    /// RAII: turns anomaly mode on (or off) for a scope.
+    class AnomalyGuard {
+    public:
+        AnomalyGuard(Tape& t, bool on = true) : tape_(t), saved_(t.anomaly_mode_) { t.anomaly_mode_ = on; }
+        ~AnomalyGuard() { tape_.anomaly_mode_ = saved_; }
+        AnomalyGuard(const AnomalyGuard&) = delete;
+        AnomalyGuard& operator=(const AnomalyGuard&) = delete;
+    private:
+        Tape& tape_;
+        bool saved_;
+    };
+    AnomalyGuard detect_anomaly(bool on = true) { return AnomalyGuard(*this, on); }
+
+    void check_epoch(std::uint64_t epoch, const char* op) const {
+        if (epoch != epoch_)
+            throw TapeError(cat(op, ": this Var was made before the tape was cleared (epoch ", epoch,
+                                ", tape is at epoch ", epoch_, "); record the forward pass again"));
+    }
+    void check_owned(const Var<T>& v, const char* op) const {
+        if (!v.belongs_to(*this))
+            throw TapeError(cat(op, ": an input Var belongs to another tape (or to none); "
+                                "all inputs of an op must come from the same tape"));
+        check_epoch(v.epoch(), op);
+    }
+
+private:
+    Var<T> leaf(NodeKind kind, Tensor<T> value, Parameter<T>* p, Where where) {
+        Node<T> node;
+        node.op = kind == NodeKind::constant ? "constant" : kind == NodeKind::variable ? "variable" : "parameter";
+        node.kind = kind;
+        node.value = std::move(value);
+        node.parameter = p;
+        node.requires_grad = kind != NodeKind::constant;
+        node.where = where;
+        if (anomaly_mode_) check_forward(node);
+        nodes_.push_back(std::move(node));
+        return Var<T>(this, nodes_.size() - 1, epoch_);
+    }
+
+    std::string describe(const Node<T>& node) const {
+        std::string inputs;
+        for (std::size_t k = 0; k < node.inputs.size(); ++k)
+            inputs += (k ? ", " : "") + shape_str(nodes_[node.inputs[k]].val().shape());
+        return cat(node.op, " (inputs ", inputs.empty() ? std::string("none") : inputs, "; output ",
+                   shape_str(node.val().shape()), ") created at ", node.where.file_name(), ":",
+                   node.where.line());
+    }
+    static std::ptrdiff_t first_non_finite(const Tensor<T>& t) {
+        for (std::size_t k = 0; k < t.size(); ++k)
+            if (!is_finite(t.data()[k])) return static_cast<std::ptrdiff_t>(k);
+        return -1;
+    }
+    void check_forward(const Node<T>& node) const {
+        const auto bad = first_non_finite(node.val());
+        if (bad >= 0)
+            throw NumericalError(cat("anomaly: forward value of ", describe(node),
+                                     " is not finite at element ", bad, " (value ",
+                                     value_of(node.val().data()[bad]), ")"));
+    }
+    void check_backward(const Node<T>& node) {
+        for (std::size_t in : node.inputs) {
+            if (!wants_grad(in)) continue;
+            const auto bad = first_non_finite(adjoint(in));
+            if (bad >= 0)
+                throw NumericalError(cat("anomaly: backward of ", describe(node),
+                                         " produced a non-finite gradient at element ", bad,
+                                         " of its input ", nodes_[in].op, " ",
+                                         shape_str(nodes_[in].val().shape())));
+        }
+    }
+
+    std::vector<Node<T>> nodes_;
+    std::uint64_t epoch_ = 1;
+    bool grad_enabled_ = true;
+    bool anomaly_mode_ = CRINGE_ANOMALY_MODE_DEFAULT;
+    bool consumed_ = false;
+};
+
+}  // namespace cringe

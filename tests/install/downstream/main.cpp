@@ -1,0 +1,14 @@
+// Built against the installed package: y = sum(x * x), dy/dx = 2x.
+#include <cringe/cringe.hpp>
+#include <iostream>
+
+int main() {
+    cringe::Tape<double> tape;
+    auto x = tape.variable(cringe::from_values<double>({3}, {1.0, 2.0, 3.0}));
+    auto y = cringe::sum(x * x);
+    tape.backward(y);
+    const auto& g = x.grad();
+    const bool ok = y.value()() == 14.0 && g(0) == 2.0 && g(1) == 4.0 && g(2) == 6.0;
+    std::cout << (ok ? "downstream ok" : "downstream WRONG") << "\n";
+    return ok ? 0 : 1;
+}

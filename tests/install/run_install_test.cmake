@@ -1,0 +1,16 @@
+# Installs this source tree into a scratch prefix, then configures, builds and runs the downstream
+# project against it with find_package(cringe CONFIG REQUIRED). Run by CTest (install:find_package).
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+function(run)
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+    endif()
+    message(STATUS "${out}")
+endfunction()
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/lib -G ${GENERATOR} -DCRINGE_BUILD_TESTS=OFF -DCRINGE_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX=${prefix})
+run(${CMAKE_COMMAND} --install ${WORK_DIR}/lib)
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/downstream -B ${WORK_DIR}/downstream -G ${GENERATOR} -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/downstream)
+run(${WORK_DIR}/downstream/downstream)

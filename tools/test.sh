@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing packages, builds every test and example, runs them with CTest,
+# then rebuilds with -fsanitize=address,undefined and runs everything again.
+#   tools/test.sh              # both passes
+#   CRINGE_SKIP_SANITIZE=1 tools/test.sh   # the plain pass only (quick local loop)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+bash tools/install-deps.sh
+
+jobs=${CRINGE_JOBS:-$(nproc)}
+
+echo "== build (release with assertions) =="
+cmake -S . -B build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRINGE_BUILD_BENCH=ON >/dev/null
+cmake --build build/test -j "$jobs"
+echo "== ctest =="
+(cd build/test && ctest --output-on-failure -j "$jobs")
+
+if [[ "${CRINGE_SKIP_SANITIZE:-0}" != 1 ]]; then
+  echo "== build (address + undefined behaviour sanitizers) =="
+  cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCRINGE_SANITIZE=ON >/dev/null
+  cmake --build build/sanitize -j "$jobs"
+  echo "== ctest under ASan + UBSan =="
+  (cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+     CRINGE_SANITIZED=1 ctest --output-on-failure -j "$jobs")
+fi
