@@ -9,3 +9,4 @@
 #include "check/dual.hpp"
 #include "check/gradcheck.hpp"
 #include "check/graph.hpp"
+#include "loss/losses.hpp"

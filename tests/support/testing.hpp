@@ -31,6 +31,18 @@ void require_gradcheck(F&& f, std::vector<Tensor<double>> inputs, GradcheckOptio
     REQUIRE(report.elements_checked > 0);
 }
 
+/// A [rows][cols] id tensor from nested braces (IdTensor{{1}} alone is ambiguous with a shape).
+inline IdTensor ids(std::initializer_list<std::initializer_list<std::int64_t>> rows) {
+    const std::size_t cols = rows.size() ? rows.begin()->size() : 0;
+    IdTensor out = IdTensor::from_shape({rows.size(), cols});
+    std::size_t i = 0;
+    for (const auto& row : rows) {
+        REQUIRE(row.size() == cols);
+        for (auto v : row) out.data()[i++] = v;
+    }
+    return out;
+}
+
 /// Element-wise closeness of two tensors.
 template <class A, class B>
 void require_close(const A& actual, const B& expected, double tol = 1e-12) {

@@ -100,6 +100,13 @@ std::ostream& operator<<(std::ostream& os, const Dual<R>& a) { return os << a.va
 template <class T> T value_of(const T& x) requires std::is_arithmetic_v<T> { return x; }
 template <class R> R value_of(const Dual<R>& x) { return x.val; }
 
+/// A stop-gradient on a scalar: the value, with no derivative. For plain numbers the identity.
+/// Fused kernels use it where an option detaches a quantity (CRINGE's detach_positive, pairwise
+/// CRINGE's detach_gate), so that the dual-number reference differentiates the same function that
+/// the hand-written backward does.
+template <class T> T detach(const T& x) requires std::is_arithmetic_v<T> { return x; }
+template <class R> Dual<R> detach(const Dual<R>& x) { return Dual<R>(x.val); }
+
 /// True for Dual<R>.
 template <class T> inline constexpr bool is_dual_v = false;
 template <class R> inline constexpr bool is_dual_v<Dual<R>> = true;

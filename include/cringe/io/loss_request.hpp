@@ -1,0 +1,275 @@
+// cringe/io/loss_request.hpp - the JSON form of a loss evaluation (spec/oracle.md, `cringe-ref loss`).
+//
+// parse_loss_request validates every field and throws cringe::ValueError whose message names the
+// field ("targets[1] has length 4, logits[1] has 3 positions"); evaluate_loss_request runs the chosen
+// policy in float64 or float32 and returns {"loss", "grad", "sampled", "n_supervised"}.
+// The cross-implementation tests and the cringe-ref command both go through these two functions.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "../loss/losses.hpp"
+
+namespace cringe::io {
+
+struct LossRequest {
+    std::string loss;
+    nlohmann::json options = nlohmann::json::object();
+    std::int64_t pad_id = 0;
+    Tensor<double> logits;              // [B,T,V] (absent for `cringe-ref grad`)
+    IdTensor targets;                   // [B,T]
+    std::vector<int> labels;            // [B]
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;
+    std::optional<IdTensor> sampled;    // injected positives
+    std::uint64_t seed = 0;
+    std::string dtype = "float64";
+};
+
+namespace detail {
+
+[[noreturn]] inline void bad(const std::string& message) { throw ValueError(message); }
+
+inline const nlohmann::json& require_field(const nlohmann::json& j, const char* key) {
+    if (!j.contains(key)) bad(cat("missing field \"", key, "\""));
+    return j.at(key);
+}
+
+inline std::int64_t as_integer(const nlohmann::json& v, const std::string& where) {
+    if (!v.is_number_integer()) bad(cat(where, " is ", v.dump(), "; expected an integer"));
+    return v.get<std::int64_t>();
+}
+
+inline double as_number(const nlohmann::json& v, const std::string& where) {
+    if (!v.is_number()) bad(cat(where, " is ", v.dump(), "; expected a number"));
+    return v.get<double>();
+}
+
+/// A [rows][cols] integer array with every row of length `cols` (or any equal length when cols = 0).
+inline IdTensor integer_matrix(const nlohmann::json& v, const std::string& name, std::size_t rows, std::size_t cols,
+                               const std::string& cols_source) {
+    if (!v.is_array()) bad(cat(name, " is not an array; expected [B][T] integers"));
+    if (v.size() != rows) bad(cat(name, " has ", v.size(), " rows; expected ", rows, " (B)"));
+    IdTensor out = IdTensor::from_shape({rows, cols});
+    for (std::size_t b = 0; b < rows; ++b) {
+        const auto& row = v[b];
+        if (!row.is_array()) bad(cat(name, "[", b, "] is not an array"));
+        if (row.size() != cols) bad(cat(name, "[", b, "] has length ", row.size(), ", ", cols_source, " has ", cols, " positions"));
+        for (std::size_t t = 0; t < cols; ++t) out(b, t) = as_integer(row[t], cat(name, "[", b, "][", t, "]"));
+    }
+    return out;
+}
+
+}  // namespace detail
+
+/// Validates and converts a request; `with_logits` is false for `cringe-ref grad`, whose logits
+/// come from the model (then targets fix B and T).
+inline LossRequest parse_loss_request(const nlohmann::json& j, bool with_logits = true) {
+    using detail::bad;
+    if (!j.is_object()) bad("the input is not a JSON object");
+    LossRequest r;
+    const auto& loss = detail::require_field(j, "loss");
+    if (!loss.is_string()) bad("loss is not a string; expected one of cross_entropy, unlikelihood, cringe, pairwise_cringe, sigmoid_only");
+    r.loss = loss.get<std::string>();
+    static const std::set<std::string> known = {"cross_entropy", "unlikelihood", "cringe", "pairwise_cringe", "sigmoid_only"};
+    if (!known.count(r.loss)) bad(cat("loss is \"", r.loss, "\"; expected one of cross_entropy, unlikelihood, cringe, pairwise_cringe, sigmoid_only"));
+    if (j.contains("options")) {
+        if (!j["options"].is_object()) bad("options is not an object");
+        r.options = j["options"];
+    }
+    if (j.contains("dtype")) {
+        if (!j["dtype"].is_string() || (j["dtype"] != "float64" && j["dtype"] != "float32"))
+            bad(cat("dtype is ", j["dtype"].dump(), "; expected \"float64\" or \"float32\""));
+        r.dtype = j["dtype"].get<std::string>();
+    }
+    if (j.contains("pad_id")) r.pad_id = detail::as_integer(j["pad_id"], "pad_id");
+    if (j.contains("seed")) {
+        const auto seed = detail::as_integer(j["seed"], "seed");
+        if (seed < 0) bad(cat("seed is ", seed, "; expected a non-negative integer"));
+        r.seed = static_cast<std::uint64_t>(seed);
+    }
+
+    std::size_t B = 0, T = 0, V = 0;
+    if (with_logits) {
+        const auto& logits = detail::require_field(j, "logits");
+        if (!logits.is_array() || logits.empty()) bad("logits is not a non-empty array; expected [B][T][V] numbers");
+        B = logits.size();
+        for (std::size_t b = 0; b < B; ++b) {
+            const auto& seq = logits[b];
+            if (!seq.is_array()) bad(cat("logits[", b, "] is not an array; expected [T][V] numbers"));
+            if (b == 0) T = seq.size();
+            if (seq.size() != T) bad(cat("logits[", b, "] has ", seq.size(), " positions, logits[0] has ", T));
+            for (std::size_t t = 0; t < T; ++t) {
+                if (!seq[t].is_array()) bad(cat("logits[", b, "][", t, "] is not an array; expected V numbers"));
+                if (b == 0 && t == 0) V = seq[t].size();
+                if (seq[t].size() != V) bad(cat("logits[", b, "][", t, "] has ", seq[t].size(), " entries, logits[0][0] has ", V));
+            }
+        }
+        if (T == 0) bad("logits[0] has 0 positions; expected T >= 1");
+        if (V < 2) bad(cat("logits[0][0] has ", V, " entries; expected V >= 2"));
+        r.logits = Tensor<double>::from_shape({B, T, V});
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t t = 0; t < T; ++t)
+                for (std::size_t v = 0; v < V; ++v)
+                    r.logits(b, t, v) = detail::as_number(logits[b][t][v], cat("logits[", b, "][", t, "][", v, "]"));
+        r.targets = detail::integer_matrix(detail::require_field(j, "targets"), "targets", B, T, cat("logits[", 0, "]"));
+    } else {
+        const auto& targets = detail::require_field(j, "targets");
+        if (!targets.is_array() || targets.empty() || !targets[0].is_array())
+            bad("targets is not a non-empty [B][T] array of integers");
+        B = targets.size();
+        T = targets[0].size();
+        r.targets = detail::integer_matrix(targets, "targets", B, T, "targets[0]");
+    }
+    // For the tokens, V is checked against the model later; here only against the logits.
+    for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t t = 0; t < T; ++t) {
+            const auto y = r.targets(b, t);
+            if (y == r.pad_id) continue;
+            if (y < 0 || (with_logits && static_cast<std::size_t>(y) >= V))
+                bad(cat("targets[", b, "][", t, "] is ", y, "; expected 0 <= id < V", with_logits ? cat(" = ", V) : std::string(), " or pad_id ", r.pad_id));
+        }
+
+    const auto& labels = detail::require_field(j, "labels");
+    if (!labels.is_array()) bad("labels is not an array; expected B values in {-1, 0, 1}");
+    if (labels.size() != B) bad(cat("labels has ", labels.size(), " entries; expected one per sequence (B = ", B, ")"));
+    for (std::size_t b = 0; b < B; ++b) {
+        const auto label = detail::as_integer(labels[b], cat("labels[", b, "]"));
+        if (label < -1 || label > 1) bad(cat("labels[", b, "] is ", label, "; expected -1 (unlabeled), 0 (negative) or 1 (positive)"));
+        r.labels.push_back(static_cast<int>(label));
+    }
+
+    if (r.loss == "pairwise_cringe") {
+        const auto& pairs = detail::require_field(j, "pairs");
+        if (!pairs.is_array()) bad("pairs is not an array; expected [[chosen_row, rejected_row], ...]");
+        for (std::size_t k = 0; k < pairs.size(); ++k) {
+            if (!pairs[k].is_array() || pairs[k].size() != 2) bad(cat("pairs[", k, "] is not a [chosen_row, rejected_row] pair"));
+            const auto a = detail::as_integer(pairs[k][0], cat("pairs[", k, "][0]"));
+            const auto b = detail::as_integer(pairs[k][1], cat("pairs[", k, "][1]"));
+            if (a < 0 || b < 0 || static_cast<std::size_t>(a) >= B || static_cast<std::size_t>(b) >= B)
+                bad(cat("pairs[", k, "] = [", a, ",", b, "] names a row outside the batch; expected 0 <= row < B = ", B));
+            r.pairs.emplace_back(static_cast<std::size_t>(a), static_cast<std::size_t>(b));
+        }
+    }
+    if (j.contains("sampled") && !j["sampled"].is_null()) {
+        r.sampled = detail::integer_matrix(j["sampled"], "sampled", B, T, "targets[0]");
+        for (std::size_t b = 0; b < B; ++b)
+            for (std::size_t t = 0; t < T; ++t) {
+                const auto id = (*r.sampled)(b, t);
+                if (id < -1 || (with_logits && id >= static_cast<std::int64_t>(V)))
+                    bad(cat("sampled[", b, "][", t, "] is ", id, "; expected -1 or 0 <= id < V"));
+            }
+    }
+    return r;
+}
+
+/// Builds the policy named by the request with its options and calls f(policy).
+/// Unknown option names are an error; options that belong to another policy are ignored.
+template <class T, class F>
+auto with_policy(const LossRequest& r, F&& f) {
+    using detail::bad;
+    static const std::set<std::string> all_options = {"alpha", "k", "detach_positive", "normalization", "clamp", "margin", "tau",
+                                                      "detach_gate", "loglik", "ct_on_positives", "ce_on_positives", "a_pm", "a_m"};
+    for (const auto& [key, value] : r.options.items())
+        if (!all_options.count(key)) bad(cat("options.", key, " is not an option of any loss"));
+    auto number = [&](const char* key, double fallback) {
+        return r.options.contains(key) ? detail::as_number(r.options[key], cat("options.", key)) : fallback;
+    };
+    auto flag = [&](const char* key, bool fallback) {
+        if (!r.options.contains(key)) return fallback;
+        if (!r.options[key].is_boolean()) bad(cat("options.", key, " is ", r.options[key].dump(), "; expected true or false"));
+        return r.options[key].get<bool>();
+    };
+    auto integer = [&](const char* key, long fallback) {
+        return r.options.contains(key) ? static_cast<long>(detail::as_integer(r.options[key], cat("options.", key))) : fallback;
+    };
+    auto normalization = [&](loss::Normalization fallback) {
+        if (!r.options.contains("normalization")) return fallback;
+        const auto& v = r.options["normalization"];
+        if (v == "joint") return loss::Normalization::joint;
+        if (v == "separate") return loss::Normalization::separate;
+        bad(cat("options.normalization is ", v.dump(), "; expected \"joint\" or \"separate\""));
+    };
+    if (r.loss == "cross_entropy") return f(loss::CrossEntropy<T>{});
+    if (r.loss == "unlikelihood") {
+        loss::Unlikelihood<T> p;
+        p.alpha = number("alpha", p.alpha);
+        p.clamp = number("clamp", p.clamp);
+        p.normalization = normalization(p.normalization);
+        return f(p);
+    }
+    if (r.loss == "cringe") {
+        loss::Cringe<T> p;
+        p.alpha = number("alpha", p.alpha);
+        p.k = integer("k", p.k);
+        p.detach_positive = flag("detach_positive", p.detach_positive);
+        p.normalization = normalization(p.normalization);
+        p.ct_on_positives = flag("ct_on_positives", p.ct_on_positives);
+        p.ce_on_positives = flag("ce_on_positives", p.ce_on_positives);
+        return f(p);
+    }
+    if (r.loss == "pairwise_cringe") {
+        loss::PairwiseCringe<T> p;
+        p.alpha = number("alpha", p.alpha);
+        p.k = integer("k", p.k);
+        p.margin = number("margin", p.margin);
+        p.tau = number("tau", p.tau);
+        p.detach_gate = flag("detach_gate", p.detach_gate);
+        p.detach_positive = flag("detach_positive", p.detach_positive);
+        if (r.options.contains("loglik")) {
+            const auto& v = r.options["loglik"];
+            if (v == "sum") p.loglik = loss::LogLikelihood::sum;
+            else if (v == "mean") p.loglik = loss::LogLikelihood::mean;
+            else bad(cat("options.loglik is ", v.dump(), "; expected \"sum\" or \"mean\""));
+        }
+        return f(p);
+    }
+    loss::SigmoidOnly<T> p;
+    p.a_pm = number("a_pm", p.a_pm);
+    p.a_m = number("a_m", p.a_m);
+    return f(p);
+}
+
+/// Evaluates the loss on the request's logits; result as the oracle prints it.
+template <class T>
+nlohmann::json evaluate_loss_request(const LossRequest& r) {
+    return with_policy<T>(r, [&](const auto& policy) {
+        policy.validate_options();
+        Tape<T> tape;
+        auto logits = tape.variable(tensor_cast<T>(r.logits));
+        loss::Batch batch{r.targets, r.labels, r.pad_id, r.pairs};
+        Rng rng(r.seed);
+        loss::Sampler sampler{&rng, r.sampled ? &*r.sampled : nullptr};
+        auto out = policy(logits, batch, sampler);
+        tape.backward(out.loss);
+        nlohmann::json result;
+        result["loss"] = static_cast<double>(out.loss.value()());
+        const auto& g = logits.grad();
+        const auto& sh = g.shape();
+        nlohmann::json grad = nlohmann::json::array();
+        for (std::size_t b = 0; b < sh[0]; ++b) {
+            nlohmann::json seq = nlohmann::json::array();
+            for (std::size_t t = 0; t < sh[1]; ++t) {
+                nlohmann::json row = nlohmann::json::array();
+                for (std::size_t v = 0; v < sh[2]; ++v) row.push_back(static_cast<double>(g(b, t, v)));
+                seq.push_back(std::move(row));
+            }
+            grad.push_back(std::move(seq));
+        }
+        result["grad"] = std::move(grad);
+        nlohmann::json sampled = nlohmann::json::array();
+        for (std::size_t b = 0; b < sh[0]; ++b) {
+            nlohmann::json row = nlohmann::json::array();
+            for (std::size_t t = 0; t < sh[1]; ++t) row.push_back(out.diagnostics.sampled(b, t));
+            sampled.push_back(std::move(row));
+        }
+        result["sampled"] = std::move(sampled);
+        result["n_supervised"] = out.diagnostics.n_supervised;
+        return result;
+    });
+}
+
+}  // namespace cringe::io

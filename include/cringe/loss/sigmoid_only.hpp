@@ -1,0 +1,47 @@
+// cringe/loss/sigmoid_only.hpp - the CRINGE paper's "Sigmoid-only" baseline (after SCONES).
+//
+// Softmax is replaced by an independent sigmoid per vocabulary entry (spec losses.md section 4):
+//   positive/unlabeled token y:  L+ + a_pm L±  = -log sigmoid(s_y) - a_pm sum_{x != y} log(1 - sigmoid(s_x))
+//   negative token y-:           a_m L-        = -a_m log(1 - sigmoid(s_y-))
+//   L = sum of those / N_sup (joint)
+// Written with softplus: -log sigmoid(z) = softplus(-z), -log(1 - sigmoid(z)) = softplus(z).
+// Our data labels whole sequences, so a token is either positive or negative; the paper's L± set
+// "not in {x_t, x_t^-}" reduces to "not y" for a positive token (a decision recorded in docs/losses.md).
+#pragma once
+
+#include "policy.hpp"
+#include "token_loss.hpp"
+
+namespace cringe::loss {
+
+template <class T>
+struct SigmoidOnly {
+    using scalar_type = T;
+    static constexpr const char* name = "sigmoid_only";
+
+    double a_pm = 1.0;  // weight of pushing every other token down at positive tokens
+    double a_m = 1.0;   // weight of the negative token's term
+
+    void validate_options() const {
+        if (!(a_pm >= 0.0)) throw ValueError(cat(name, ": a_pm is ", a_pm, "; expected >= 0"));
+        if (!(a_m >= 0.0)) throw ValueError(cat(name, ": a_m is ", a_m, "; expected >= 0"));
+    }
+
+    Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
+                         Where where = Where::current()) const {
+        validate_options();
+        validate(name, logits, batch, sampler);
+        const double pm = a_pm;
+        // joint normalisation with alpha = a_m: L = (sum pos + a_m sum neg) / N_sup
+        return token_loss<T>(
+            name, logits, batch, Normalization::joint, a_m,
+            [](int label) { return TermsFor{.likelihood = label != kNegative, .contrastive = label == kNegative}; },
+            [pm](const T* row, std::size_t V, std::size_t y, T w, T* grad) { return sigmoid_positive_term(row, V, y, pm, w, grad); },
+            [](const T* row, std::size_t, std::size_t, std::size_t, std::size_t y, int, T w, T* grad, std::int64_t&) {
+                return sigmoid_negative_term(row, y, w, grad);
+            },
+            where);
+    }
+};
+
+}  // namespace cringe::loss

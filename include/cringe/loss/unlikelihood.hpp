@@ -1,0 +1,47 @@
+// cringe/loss/unlikelihood.hpp - unlikelihood on negative sequences (Welleck et al. 2019, as the
+// CRINGE paper's baseline; spec losses.md section 3.3).
+//
+//   positive/unlabeled token: CE = logsumexp(s) - s_y
+//   negative token:           UL = -log(max(1 - p_y, clamp))
+//   L = (sum CE + alpha sum UL) / N_sup              (joint, default; as CRINGE, for a fair comparison)
+//   L = sum CE / n_CE + alpha sum UL / n_UL          (separate, as ParlAI's unlikelihood agent)
+// Gradient of UL: d/ds_j = q([j = y] - p_j)/(1 - q) with q = p_y: the mass taken from y is handed to
+// EVERY other token in proportion to its probability (CRINGE instead hands it to one sampled token).
+#pragma once
+
+#include "policy.hpp"
+#include "token_loss.hpp"
+
+namespace cringe::loss {
+
+template <class T>
+struct Unlikelihood {
+    using scalar_type = T;
+    static constexpr const char* name = "unlikelihood";
+
+    double alpha = 1.0;
+    double clamp = 1e-20;  // floor of 1 - p before the log (ParlAI fp32 value)
+    Normalization normalization = Normalization::joint;
+
+    void validate_options() const {
+        check_alpha(name, alpha);
+        if (!(clamp > 0.0 && clamp < 1.0)) throw ValueError(cat(name, ": clamp is ", clamp, "; expected 0 < clamp < 1"));
+    }
+
+    Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
+                         Where where = Where::current()) const {
+        validate_options();
+        validate(name, logits, batch, sampler);
+        const double floor = clamp;
+        return token_loss<T>(
+            name, logits, batch, normalization, alpha,
+            [](int label) { return TermsFor{.likelihood = label != kNegative, .contrastive = label == kNegative}; },
+            [](const T* row, std::size_t V, std::size_t y, T w, T* grad) { return cross_entropy_term(row, V, y, w, grad); },
+            [floor](const T* row, std::size_t V, std::size_t, std::size_t, std::size_t y, int, T w, T* grad, std::int64_t&) {
+                return unlikelihood_term(row, V, y, floor, w, grad);
+            },
+            where);
+    }
+};
+
+}  // namespace cringe::loss
