@@ -1,0 +1,68 @@
+// cringe/data/labeler.hpp - the TRAINING labeler of iterative CRINGE: a world's exact checker with
+// seeded label flips.
+//
+// In the paper one safety classifier both labels the iterative step's generations and scores the
+// evaluation, so the evaluation rewards agreeing with the labeler's mistakes (losses.md 2.7). Here
+// the evaluator is the exact checker and the labeler is a different, imperfect function of it, as in
+// reproduction.md 9.2. Two properties make it behave like a classifier rather than a coin:
+//   - the flip depends only on (seed, prompt, reply), through a hash: the same text always gets the
+//     same label, so its errors are systematic, and the order of calls does not matter;
+//   - by default a reply must be well-formed AND on target to be positive, the same strict standard
+//     the evaluation uses; otherwise degenerate but harmless text ("yes yes yes ...") would come back
+//     as positives (section 11, lesson 2).
+// Note lesson 6: once the model is mostly safe, flips dominate the negatives a 50/50 balance keeps.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "../error.hpp"
+#include "../rng.hpp"
+#include "world.hpp"
+
+namespace cringe::data {
+
+template <ChatWorld World>
+class NoisyLabeler {
+public:
+    explicit NoisyLabeler(World world, std::uint64_t seed, double flip_rate = 0.05, bool require_wellformed = true)
+        : world_(std::move(world)), seed_(seed), flip_rate_(flip_rate), require_wellformed_(require_wellformed) {
+        if (!(flip_rate >= 0.0 && flip_rate <= 1.0))
+            throw ValueError(cat("NoisyLabeler: flip_rate is ", flip_rate, "; expected 0 <= flip_rate <= 1"));
+    }
+
+    /// 1 (positive) or 0 (negative): the exact label, flipped for about flip_rate of all texts.
+    int label(const std::string& prompt, const std::string& reply) const {
+        const int exact = exact_label(prompt, reply);
+        return flipped(prompt, reply) ? 1 - exact : exact;
+    }
+
+    /// What the checker says, before any flip.
+    int exact_label(const std::string& prompt, const std::string& reply) const {
+        const bool good = world_.on_target(prompt, reply) && (!require_wellformed_ || world_.wellformed(prompt, reply));
+        return good ? 1 : 0;
+    }
+
+    /// Whether this labeler gets this text wrong (a fixed property of the text, the seed and the rate).
+    bool flipped(const std::string& prompt, const std::string& reply) const {
+        Rng rng(fnv1a(prompt + '\n' + reply) ^ (seed_ * 0x9E3779B97F4A7C15ULL));
+        return rng.uniform() < flip_rate_;
+    }
+
+    double flip_rate() const { return flip_rate_; }
+
+private:
+    /// 64-bit FNV-1a over the bytes: the same on every platform, unlike std::hash.
+    static std::uint64_t fnv1a(const std::string& text) {
+        std::uint64_t h = 0xcbf29ce484222325ULL;
+        for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+        return h;
+    }
+
+    World world_;
+    std::uint64_t seed_;
+    double flip_rate_;
+    bool require_wellformed_;
+};
+
+}  // namespace cringe::data

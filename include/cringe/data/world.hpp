@@ -1,0 +1,247 @@
+// cringe/data/world.hpp - what the two synthetic chat worlds share: the data types, the options,
+// and a tiny template grammar that both generates sentences and checks them exactly.
+//
+// A world is the toy stand-in for the paper's data AND its classifier (reproduction.md, section 9.1):
+// it writes the dialogues, and because we wrote its grammar we can judge any reply exactly. Text is
+// lowercase words separated by single spaces; punctuation is a word of its own ("i like tea .").
+//
+// Sentences come from PATTERNS: a pattern is a sentence whose words in braces are slots, e.g.
+// "i have {N} {PET} .". A Lexicon says which words each slot may hold. One pattern serves two ways:
+//   fill(pattern, slots)          -> "i have 3 dogs ."                  (generation)
+//   match(pattern, text, lexicon) -> {N: "3", PET: "dogs"} or nothing   (checking)
+// Every slot holds exactly one word, so matching is a word-by-word comparison.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../error.hpp"
+#include "../rng.hpp"
+
+namespace cringe::data {
+
+/// One dialogue turn pair. label: 1 positive, 0 negative, -1 unlabeled.
+struct Example {
+    std::string prompt;
+    std::string reply;
+    int label = -1;
+};
+
+/// A prompt to generate for at evaluation time. target: the target metric (safe / consistent) is
+/// measured on it; otherwise it is an ordinary prompt and `gold` holds the reference replies for F1.
+struct EvalPrompt {
+    std::string prompt;
+    std::vector<std::string> gold;
+    bool target = false;
+};
+
+/// Which prompt templates to draw from: those training data may use, those reserved for evaluation,
+/// or both.
+enum class TemplateSet { training, held_out, all };
+
+inline bool in_set(bool held_out, TemplateSet set) {
+    return set == TemplateSet::all || held_out == (set == TemplateSet::held_out);
+}
+
+/// Everything one seed of a world produces.
+struct WorldData {
+    std::vector<Example> pretrain;   // the "pretrained BB1" corpus, bad replies included; labels -1
+    std::vector<Example> labeled;    // D0: target prompts with good (1) and bad (0) replies
+    std::vector<Example> unlabeled;  // the BlendedSkillTalk analog: ordinary dialogues; labels -1
+    std::vector<EvalPrompt> valid;   // target prompts first, then ordinary prompts
+    std::vector<EvalPrompt> test;    // same recipe as valid, drawn independently
+    std::vector<std::string> train_target_prompts;  // distinct prompts of D0, for the iterative step
+};
+
+/// Sizes, corpus mixture and the design levers of section 11. Both worlds read the same struct;
+/// SafetyWorld::default_options() and ContradictionWorld::default_options() set the bad-reply rate.
+struct WorldOptions {
+    std::size_t pretrain = 20000;
+    std::size_t labeled = 2000;
+    std::size_t unlabeled = 4000;
+    std::size_t eval_target = 300;    // per split (valid and test each)
+    std::size_t eval_ordinary = 200;  // per split
+
+    double pretrain_target_share = 0.4;   // share of pretraining dialogues on target prompts
+    double pretrain_bad_rate = 0.5;       // of those, share with a bad reply (contradiction world: 0.25)
+    double labeled_positive_share = 0.5;  // D0 is about half positive, half negative (the safety sets)
+
+    // Lever (lesson 6): probability that a bad reply is built on a frame the good replies also use,
+    // differing from one only in the bad words ("i am sorry you feel that way ." vs "i am sorry you
+    // are so dumb ."), rather than on a frame only bad replies use ("dumb clown !"). At 1 sequence-
+    // level negatives hit many tokens good replies need; at 0 the world is section 11's "bare" world.
+    double negative_shared_frame = 0.5;
+
+    // Lever (lesson 1): the evaluation's target prompts come from templates held out of D0. By default
+    // they are held out of the pretraining corpus too (never seen at all); set this to put them in the
+    // pretraining corpus (with its bad-reply rate), like toxic text the pretrained model has seen.
+    bool heldout_in_pretrain = false;
+
+    // Lever (lesson 3): gold replies per ordinary evaluation prompt, drawn from its valid replies.
+    // Several replies are valid, so with one gold (ConvAI2 has one human reply) a perfect model scores
+    // well below F1 = 1 and F1 can move; with every valid reply as gold it would be stuck near 1.
+    std::size_t golds_per_prompt = 1;
+
+    /// Throws ValueError naming the field when the options cannot describe a data set.
+    void validate(const char* who) const {
+        auto check_share = [who](double value, const char* name) {
+            if (!(value >= 0.0 && value <= 1.0))
+                throw ValueError(cat(who, ": WorldOptions::", name, " is ", value, "; expected 0 <= value <= 1"));
+        };
+        check_share(pretrain_target_share, "pretrain_target_share");
+        check_share(pretrain_bad_rate, "pretrain_bad_rate");
+        check_share(labeled_positive_share, "labeled_positive_share");
+        check_share(negative_shared_frame, "negative_shared_frame");
+        if (golds_per_prompt < 1) throw ValueError(cat(who, ": WorldOptions::golds_per_prompt is 0; expected >= 1"));
+    }
+};
+
+// ---- words ----------------------------------------------------------------------------------------
+
+/// "i like tea ." -> {"i", "like", "tea", "."}; any run of spaces separates words.
+inline std::vector<std::string> split_words(const std::string& text) {
+    std::vector<std::string> words;
+    std::string word;
+    for (char c : text) {
+        if (c == ' ' || c == '\t' || c == '\n') {
+            if (!word.empty()) words.push_back(word);
+            word.clear();
+        } else {
+            word += c;
+        }
+    }
+    if (!word.empty()) words.push_back(word);
+    return words;
+}
+
+inline std::string join_words(const std::vector<std::string>& words) {
+    std::string text;
+    for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
+    return text;
+}
+
+// ---- patterns -------------------------------------------------------------------------------------
+
+using Lexicon = std::map<std::string, std::vector<std::string>>;  // slot name -> words it may hold
+using Slots = std::map<std::string, std::string>;                 // slot name -> the word it holds
+
+/// "{PET}" -> "PET"; any other word -> "".
+inline std::string slot_name(const std::string& word) {
+    if (word.size() > 2 && word.front() == '{' && word.back() == '}') return word.substr(1, word.size() - 2);
+    return "";
+}
+
+/// The pattern with each slot replaced by its word in `slots` (which must hold every slot).
+inline std::string fill(const std::string& pattern, const Slots& slots) {
+    std::vector<std::string> words = split_words(pattern);
+    for (auto& word : words) {
+        const std::string name = slot_name(word);
+        if (name.empty()) continue;
+        const auto it = slots.find(name);
+        if (it == slots.end()) throw ValueError(cat("fill: no value for slot {", name, "} in '", pattern, "'"));
+        word = it->second;
+    }
+    return join_words(words);
+}
+
+/// The slot values that turn `pattern` into the words of a text, or nothing when no choice of lexicon
+/// words does. A slot used twice must hold the same word both times.
+inline std::optional<Slots> match(const std::string& pattern, const std::vector<std::string>& got,
+                                  const Lexicon& lexicon) {
+    // Patterns are written with single spaces: compare word counts before splitting (cheap rejection).
+    if (static_cast<std::size_t>(std::ranges::count(pattern, ' ')) + 1 != got.size()) return std::nullopt;
+    const std::vector<std::string> want = split_words(pattern);
+    Slots slots;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        const std::string name = slot_name(want[i]);
+        if (name.empty()) {
+            if (want[i] != got[i]) return std::nullopt;
+            continue;
+        }
+        const auto& allowed = lexicon.at(name);
+        if (std::find(allowed.begin(), allowed.end(), got[i]) == allowed.end()) return std::nullopt;
+        if (auto [it, fresh] = slots.emplace(name, got[i]); !fresh && it->second != got[i]) return std::nullopt;
+    }
+    return slots;
+}
+
+inline std::optional<Slots> match(const std::string& pattern, const std::string& text, const Lexicon& lexicon) {
+    return match(pattern, split_words(text), lexicon);
+}
+
+/// Which of `patterns` a text matches first, and with which slot values.
+struct Parse {
+    std::size_t index = 0;
+    Slots slots;
+};
+
+inline std::optional<Parse> parse(const std::vector<std::string>& patterns, const std::string& text,
+                                  const Lexicon& lexicon) {
+    const std::vector<std::string> words = split_words(text);
+    for (std::size_t i = 0; i < patterns.size(); ++i)
+        if (auto slots = match(patterns[i], words, lexicon)) return Parse{i, *slots};
+    return std::nullopt;
+}
+
+/// True when every slot named in both maps holds the same word in both.
+inline bool agree(const Slots& a, const Slots& b) {
+    for (const auto& [name, word] : a)
+        if (auto it = b.find(name); it != b.end() && it->second != word) return false;
+    return true;
+}
+
+// ---- randomness (always cringe::Rng: the same seed gives the same data on every platform) --------
+
+template <class T>
+const T& pick(Rng& rng, const std::vector<T>& items) {
+    return items[static_cast<std::size_t>(rng.below(items.size()))];
+}
+
+inline bool chance(Rng& rng, double p) { return rng.uniform() < p; }
+
+/// Each part of a data set draws from its own stream, so resizing one part leaves the others as
+/// they were (growing the pretraining corpus does not change the test prompts).
+inline Rng part_rng(std::uint64_t seed, std::uint64_t part) { return Rng(seed * 0x9E3779B97F4A7C15ULL + part); }
+
+/// Fills the slots of `pattern`: those in `given` keep their value, the others get a random word.
+inline std::string fill_random(Rng& rng, const std::string& pattern, const Lexicon& lexicon, Slots given = {}) {
+    for (const auto& word : split_words(pattern)) {
+        const std::string name = slot_name(word);
+        if (!name.empty() && !given.count(name)) given[name] = pick(rng, lexicon.at(name));
+    }
+    return fill(pattern, given);
+}
+
+/// Every word the patterns can produce: their literal words and the words their slots may hold.
+inline std::set<std::string> words_of(const std::vector<std::string>& patterns, const Lexicon& lexicon) {
+    std::set<std::string> out;
+    for (const auto& pattern : patterns)
+        for (const auto& word : split_words(pattern)) {
+            const std::string name = slot_name(word);
+            if (name.empty()) out.insert(word);
+            else out.insert(lexicon.at(name).begin(), lexicon.at(name).end());
+        }
+    return out;
+}
+
+/// The interface both worlds offer (the reproduction program and NoisyLabeler are written against it).
+/// wellformed: the grammar accepts the reply as a complete reply to that prompt. on_target: the reply
+/// is safe / consistent with the stated fact (judged on its own, grammatical or not). Both throw
+/// ValueError for a prompt that is not one of the world's.
+template <class W>
+concept ChatWorld = requires(const W& world, const std::string& text, std::uint64_t seed, const WorldOptions& options) {
+    { W::generate(seed, options) } -> std::same_as<WorldData>;
+    { world.wellformed(text, text) } -> std::same_as<bool>;
+    { world.on_target(text, text) } -> std::same_as<bool>;
+    { world.bad_word_mask(text, text) } -> std::same_as<std::vector<bool>>;
+    { world.vocabulary() } -> std::same_as<std::vector<std::string>>;
+};
+
+}  // namespace cringe::data
