@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <numbers>
 
+#include "error.hpp"
+
 namespace cringe {
 
 /// xoshiro256** (Blackman & Vigna), seeded through splitmix64. Fast, small state, good quality.
@@ -41,6 +43,7 @@ public:
 
     /// Uniform integer in [0, n), unbiased (rejection sampling). n must be > 0.
     std::uint64_t below(std::uint64_t n) {
+        if (n == 0) throw ValueError("Rng::below: n is 0; expected n >= 1 (an empty range has no element to draw)");
         const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
         std::uint64_t r;
         do { r = next_u64(); } while (r >= limit);

@@ -192,8 +192,8 @@ public:
             throw ShapeError(cat("backward: cotangent has shape ", shape_str(cotangent.shape()),
                                  " but the output has shape ", shape_str(out.val().shape()),
                                  "; expected equal shapes"));
-        for (std::size_t i = 0; i <= top; ++i)
-            if (nodes_[i].kind == NodeKind::op) nodes_[i].adjoint_live = false;
+        for (auto& node : nodes_)  // every node, so grad() of nodes after `output` reads 0, not stale values
+            if (node.kind == NodeKind::op) node.adjoint_live = false;
         if (!out.requires_grad) {
             if (!options.retain_graph) consumed_ = true;
             return;  // nothing upstream needs a gradient

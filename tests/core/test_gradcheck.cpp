@@ -5,16 +5,23 @@ using namespace cringe;
 using namespace cringe::testing;
 
 namespace {
-// A deliberately wrong softmax: its backward forgets the "- y * sum(g y)" term (the classic bug).
-// Against a plain sum of outputs the bug is invisible (softmax rows sum to 1, so sum(g y) = 1 and
-// ... the missing term is y * 1 which, summed, cancels); a random cotangent exposes it.
+// A deliberately wrong softmax backward: y (g - sum(y)) instead of y (g - sum(g y)). With a cotangent
+// of ones (the gradient of a plain sum of outputs) both give exactly 0, because softmax rows sum to
+// 1: a sum-of-outputs check cannot see this bug. A random cotangent exposes it.
 template <class T>
 Var<T> broken_softmax(const Var<T>& x) {
     Tape<T>& tape = x.tape();
     Tensor<T> y = softmax(tape.constant(x.value())).value();
     return tape.record("broken_softmax", std::move(y), {x}, [](Tape<T>& t, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
-        if (t.wants_grad(in)) flat(t.adjoint(in)) += flat(node.value) * flat(node.adjoint);  // wrong
+        if (!t.wants_grad(in)) return;
+        const std::size_t V = node.value.shape().back();
+        for (std::size_t r = 0; r < node.value.size() / V; ++r) {
+            T total(0);
+            for (std::size_t j = 0; j < V; ++j) total += node.value.data()[r * V + j];  // wrong: sum(y)
+            for (std::size_t j = 0; j < V; ++j)
+                t.adjoint(in).data()[r * V + j] += node.value.data()[r * V + j] * (node.adjoint.data()[r * V + j] - total);
+        }
     }, Where::current());
 }
 }  // namespace
@@ -44,12 +51,12 @@ TEST_CASE("the exact check agrees with reverse mode to ~1e-12 on smooth ops", "[
 
 TEST_CASE("gradcheck catches a wrong backward that a sum-of-outputs check would miss", "[gradcheck]") {
     const auto x = random_tensor({2, 3}, 4);
-    // With a cotangent of ones the broken gradient happens to be... checked here by hand:
+    // The sum-of-outputs check (cotangent of ones) sees nothing wrong:
     Tape<double> tape;
     auto v = tape.variable(x);
     tape.backward(broken_softmax(v), full<double>({2, 3}, 1.0));
-    // d sum(softmax)/dx is exactly 0; the broken backward gives y != 0, so a ones-cotangent test
-    // would catch this particular bug too, but gradcheck must catch it with a random cotangent:
+    for (double g : v.grad()) CHECK(std::abs(g) < 1e-15);  // the true gradient of sum(softmax) is 0 too
+    // gradcheck's random cotangent catches it and names the worst element:
     const auto report = gradcheck([](auto&, const auto& in) { return broken_softmax(in[0]); }, {x});
     INFO(report.message());
     REQUIRE_FALSE(report.passed);

@@ -114,6 +114,5 @@ TEST_CASE("the same seed gives the same sampled ids", "[loss][sampling]") {
     const IdTensor a = run(5), b = run(5), c = run(6);
     CHECK(a == b);
     CHECK(a != c);
-    // pinned values: a change in the sampler or the RNG is a visible, deliberate change
-    CHECK(a(0, 0) >= 0);
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a.data()[i] != targets.data()[i]);
 }

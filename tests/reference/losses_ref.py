@@ -5,8 +5,9 @@ This module is the *second opinion* for the C++ library: it computes every loss 
 torch.autograd -- never from a hand-written closed form. The C++ library derives its backward passes
 by hand; agreeing with autograd on the same numbers is what makes the check independent.
 
-Entry point: ``reference_loss(case)``, where ``case`` is a dict in the input format of
-``cringe-ref loss`` (shared/spec/oracle.md):
+Entry points: ``reference_loss(case)`` and ``loss_on_logits(logits_tensor, case)`` (the same loss
+on a logits tensor that may sit inside a larger autograd graph, as in gpt2_ref.py), where ``case``
+is a dict in the input format of ``cringe-ref loss`` (shared/spec/oracle.md):
 
     {"loss": "cross_entropy" | "unlikelihood" | "cringe" | "pairwise_cringe" | "sigmoid_only",
      "options": {...}, "pad_id": 0,
@@ -132,7 +133,12 @@ def _tensors(case):
     s = torch.tensor(case["logits"], dtype=DTYPE)
     if s.dim() != 3:
         raise ValueError(f"logits: expected [B][T][V], got {s.dim()} dimensions")
-    B, T, V = s.shape
+    y, c, sampled, pad_id = _supervision(case, *s.shape)
+    return s, y, c, sampled, pad_id
+
+
+def _supervision(case, B, T, V):
+    """targets, labels, sampled and pad_id of a case as tensors, checked against logits [B, T, V]."""
     y = torch.tensor(case["targets"], dtype=torch.long).reshape(B, T)
     c = torch.tensor(case["labels"], dtype=torch.long).reshape(B)
     sampled = case.get("sampled")
@@ -147,7 +153,7 @@ def _tensors(case):
         raise ValueError("sampled: ids must lie in [0, V) or be -1")
     if not ((c == -1) | (c == 0) | (c == 1)).all():
         raise ValueError("labels: values must be -1, 0 or 1")
-    return s, y, c, sampled, pad_id
+    return y, c, sampled, pad_id
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,28 +314,42 @@ def _sigmoid_only(s, y, lab, tok, sampled, opts):
 # Entry point
 # ---------------------------------------------------------------------------------------------
 
-def reference_loss(case):
-    """Loss, gradient w.r.t. the logits (by autograd) and number of supervised tokens."""
+def loss_on_logits(s, case):
+    """The case's loss as a function of a logits tensor ``s`` [B, T, V] (float64).
+
+    ``s`` may be any tensor in an autograd graph (e.g. a model's output, see gpt2_ref.py); the
+    ``logits`` field of ``case`` is ignored, everything else (loss, options, pad_id, targets, labels,
+    pairs, sampled) is read from it. Returns ``(loss, n_supervised)``; ``loss`` is a 0-d tensor built
+    from torch ops, or the plain float 0.0 when nothing is supervised.
+    """
+    if s.dim() != 3:
+        raise ValueError(f"logits: expected [B][T][V], got {s.dim()} dimensions")
     opts = _options(case)
-    s, y, c, sampled, pad_id = _tensors(case)
     B, T, V = s.shape
-    s.requires_grad_(True)
+    y, c, sampled, pad_id = _supervision(case, B, T, V)
     tok = y != pad_id                      # [B, T]
     lab = c.unsqueeze(1).expand(B, T)      # the sequence label applies to every token
 
     name = case["loss"]
     if name == "cross_entropy":
-        loss, n = _cross_entropy(s, y, lab, tok, sampled, opts)
-    elif name == "unlikelihood":
-        loss, n = _unlikelihood(s, y, lab, tok, sampled, opts)
-    elif name == "cringe":
-        loss, n = _cringe(s, y, lab, tok, sampled, opts)
-    elif name == "pairwise_cringe":
+        return _cross_entropy(s, y, lab, tok, sampled, opts)
+    if name == "unlikelihood":
+        return _unlikelihood(s, y, lab, tok, sampled, opts)
+    if name == "cringe":
+        return _cringe(s, y, lab, tok, sampled, opts)
+    if name == "pairwise_cringe":
         if "pairs" not in case:
             raise ValueError("pairs: required for pairwise_cringe")
-        loss, n = _pairwise_cringe(s, y, lab, tok, sampled, opts, case["pairs"])
-    else:
-        loss, n = _sigmoid_only(s, y, lab, tok, sampled, opts)
+        return _pairwise_cringe(s, y, lab, tok, sampled, opts, case["pairs"])
+    return _sigmoid_only(s, y, lab, tok, sampled, opts)
+
+
+def reference_loss(case):
+    """Loss, gradient w.r.t. the logits (by autograd) and number of supervised tokens."""
+    _options(case)  # reject a bad loss name or option before touching the tensors
+    s, _, _, _, _ = _tensors(case)
+    s.requires_grad_(True)
+    loss, n = loss_on_logits(s, case)
 
     if torch.is_tensor(loss) and loss.requires_grad:
         (grad,) = torch.autograd.grad(loss, s)

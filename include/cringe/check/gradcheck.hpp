@@ -6,8 +6,9 @@
 //      (Dual<double>) with tangent e_j gives J e_j to machine precision. No step size, so reverse
 //      mode must agree to ~1e-12.
 // Both compare <u, J e_j> with (J^T u)_j from reverse mode, where u is a RANDOM cotangent. (Checking
-// the gradient of sum(outputs) instead would hide errors orthogonal to the ones vector, e.g. a
-// softmax backward that forgets the -y*sum(g*y) term: softmax rows always sum to 1.)
+// the gradient of sum(outputs), i.e. u = ones, hides every error that vanishes when g is constant:
+// e.g. a softmax backward computing y (g - sum(y)) instead of y (g - sum(g y)) is exact for g = 1,
+// because softmax rows sum to 1, and wrong for every other g.)
 // Also checked: gradient shapes equal input shapes, backward twice gives bitwise-equal gradients,
 // and a zero cotangent gives exactly zero gradients.
 //
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>

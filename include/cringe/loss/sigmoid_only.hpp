@@ -23,8 +23,8 @@ struct SigmoidOnly {
     double a_m = 1.0;   // weight of the negative token's term
 
     void validate_options() const {
-        if (!(a_pm >= 0.0)) throw ValueError(cat(name, ": a_pm is ", a_pm, "; expected >= 0"));
-        if (!(a_m >= 0.0)) throw ValueError(cat(name, ": a_m is ", a_m, "; expected >= 0"));
+        if (!(a_pm >= 0.0) || !std::isfinite(a_pm)) throw ValueError(cat(name, ": a_pm is ", a_pm, "; expected a finite a_pm >= 0"));
+        if (!(a_m >= 0.0) || !std::isfinite(a_m)) throw ValueError(cat(name, ": a_m is ", a_m, "; expected a finite a_m >= 0"));
     }
 
     Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},

@@ -17,24 +17,45 @@ namespace cringe {
 
 namespace detail {
 
-/// out[i] = f(a[ia], b[ib]) over the broadcast shape; fast path when shapes are equal.
+/// How b lines up with a in a broadcast binary op. Most broadcasts in a model are one of two
+/// cheap shapes, which get tight loops; everything else takes the general strided loop.
+enum class BroadcastKind {
+    same,     // equal shapes: one flat loop
+    suffix,   // b's shape is a suffix of a's (bias [C] on [B,T,C], positions [T,C] on [B,T,C]):
+              // a is `rows` repeats of a block of b.size() elements
+    general   // anything else (for_each_broadcast)
+};
+
+template <class SA, class SB>
+BroadcastKind broadcast_kind(const SA& a, const SB& b) {
+    if (a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin())) return BroadcastKind::same;
+    if (b.size() < a.size() && std::equal(b.begin(), b.end(), a.end() - static_cast<long>(b.size())) && numel(b) > 0)
+        return BroadcastKind::suffix;
+    return BroadcastKind::general;
+}
+
+/// out[i] = f(a[ia], b[ib]) over the broadcast shape.
 template <class T, class F>
 Tensor<T> broadcast_apply(const Tensor<T>& a, const Tensor<T>& b, const char* op, F f) {
-    if (a.shape() == b.shape()) {
-        Tensor<T> out(a.shape());
-        const T* pa = a.data();
-        const T* pb = b.data();
-        T* po = out.data();
-        for (std::size_t i = 0, n = a.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
-        return out;
-    }
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
     Tensor<T> out = Tensor<T>::from_shape(shape);
     const T* pa = a.data();
     const T* pb = b.data();
     T* po = out.data();
-    for_each_broadcast(a.shape(), b.shape(), shape,
-                       [&](std::size_t i, std::size_t ia, std::size_t ib) { po[i] = f(pa[ia], pb[ib]); });
+    switch (broadcast_kind(a.shape(), b.shape())) {
+        case BroadcastKind::same:
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+            break;
+        case BroadcastKind::suffix: {
+            const std::size_t block = b.size();
+            for (std::size_t r = 0, rows = a.size() / block; r < rows; ++r)
+                for (std::size_t j = 0; j < block; ++j) po[r * block + j] = f(pa[r * block + j], pb[j]);
+            break;
+        }
+        case BroadcastKind::general:
+            for_each_broadcast(a.shape(), b.shape(), shape,
+                               [&](std::size_t i, std::size_t ia, std::size_t ib) { po[i] = f(pa[ia], pb[ib]); });
+    }
     return out;
 }
 
@@ -51,10 +72,52 @@ void broadcast_backward(Tape<T>& tape, const Node<T>& node, DA da, DB db) {
     const T* pa = a.data();
     const T* pb = b.data();
     const T* pg = g.data();
-    for_each_broadcast(a.shape(), b.shape(), to_shape(g.shape()), [&](std::size_t i, std::size_t ia, std::size_t ib) {
-        if (want_a) ga[ia] += pg[i] * da(pa[ia], pb[ib]);
-        if (want_b) gb[ib] += pg[i] * db(pa[ia], pb[ib]);
-    });
+    switch (broadcast_kind(a.shape(), b.shape())) {
+        case BroadcastKind::same:
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) {
+                if (want_a) ga[i] += pg[i] * da(pa[i], pb[i]);
+                if (want_b) gb[i] += pg[i] * db(pa[i], pb[i]);
+            }
+            break;
+        case BroadcastKind::suffix: {
+            const std::size_t block = b.size();
+            for (std::size_t r = 0, rows = a.size() / block; r < rows; ++r)
+                for (std::size_t j = 0; j < block; ++j) {
+                    const std::size_t i = r * block + j;
+                    if (want_a) ga[i] += pg[i] * da(pa[i], pb[j]);
+                    if (want_b) gb[j] += pg[i] * db(pa[i], pb[j]);
+                }
+            break;
+        }
+        case BroadcastKind::general:
+            for_each_broadcast(a.shape(), b.shape(), to_shape(g.shape()), [&](std::size_t i, std::size_t ia, std::size_t ib) {
+                if (want_a) ga[ia] += pg[i] * da(pa[ia], pb[ib]);
+                if (want_b) gb[ib] += pg[i] * db(pa[ia], pb[ib]);
+            });
+    }
+}
+
+/// adjoint(in) += sign * (g summed over the dimensions that `in` was broadcast along).
+/// The backward of add and sub: no values needed, only the reduction, done with Eigen when the
+/// broadcast is the common suffix kind (a bias: sum g over rows).
+template <class T>
+void add_reduced(Tape<T>& tape, std::size_t in, const Tensor<T>& g, T sign) {
+    if (!tape.wants_grad(in)) return;
+    Tensor<T>& gin = tape.adjoint(in);
+    const auto& out_shape = g.shape();
+    switch (broadcast_kind(out_shape, gin.shape())) {
+        case BroadcastKind::same:
+            flat(gin) += sign * flat(g);
+            return;
+        case BroadcastKind::suffix: {
+            const auto block = static_cast<Eigen::Index>(gin.size());
+            ConstMatrixMap<T> rows(g.data(), static_cast<Eigen::Index>(g.size()) / block, block);
+            flat(gin) += sign * rows.colwise().sum().transpose().array();
+            return;
+        }
+        case BroadcastKind::general:
+            flat(gin) += sign * flat(sum_to_shape(g, to_shape(gin.shape())));
+    }
 }
 
 }  // namespace detail
@@ -63,7 +126,8 @@ template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "add", [](T x, T y) { return x + y; });
     return a.tape().record("add", std::move(out), {a, b}, [](Tape<T>& tape, const Node<T>& node) {
-        detail::broadcast_backward<T>(tape, node, [](T, T) { return T(1); }, [](T, T) { return T(1); });
+        detail::add_reduced(tape, node.inputs[0], node.adjoint, T(1));
+        detail::add_reduced(tape, node.inputs[1], node.adjoint, T(1));
     }, where);
 }
 
@@ -71,7 +135,8 @@ template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "sub", [](T x, T y) { return x - y; });
     return a.tape().record("sub", std::move(out), {a, b}, [](Tape<T>& tape, const Node<T>& node) {
-        detail::broadcast_backward<T>(tape, node, [](T, T) { return T(1); }, [](T, T) { return T(-1); });
+        detail::add_reduced(tape, node.inputs[0], node.adjoint, T(1));
+        detail::add_reduced(tape, node.inputs[1], node.adjoint, T(-1));
     }, where);
 }
 

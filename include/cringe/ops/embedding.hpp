@@ -43,7 +43,7 @@ Var<T> embedding(const Var<T>& weight, const IdTensor& ids, Where where = Where:
 template <class T>
 Var<T> gather_last(const Var<T>& x, const IdTensor& ids, Where where = Where::current()) {
     const auto& xs = x.value().shape();
-    if (xs.empty() || !std::equal(ids.shape().begin(), ids.shape().end(), xs.begin()) || ids.dimension() + 1 != xs.size())
+    if (xs.empty() || ids.dimension() + 1 != xs.size() || !std::equal(ids.shape().begin(), ids.shape().end(), xs.begin()))
         throw ShapeError(cat("gather_last: x has shape ", shape_str(xs), " and ids ", shape_str(ids.shape()),
                              "; expected ids to have x's shape without its last axis"));
     const std::size_t V = xs.back();

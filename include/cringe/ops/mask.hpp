@@ -17,12 +17,16 @@ Var<T> masked_fill(const Var<T>& x, const Mask& mask, T value, Where where = Whe
     if (out_shape != xs)
         throw ShapeError(cat("masked_fill: mask ", shape_str(mask.shape()), " does not broadcast to x ",
                              shape_str(xs), " without growing it; expected a mask broadcastable to x"));
-    std::vector<bool> keep(x.size());
+    std::vector<std::uint8_t> keep(x.size());
+    const std::size_t block = mask.size();
+    const bool suffix = mask.dimension() <= xs.size() && std::equal(mask.shape().begin(), mask.shape().end(), xs.end() - static_cast<long>(mask.dimension()));
+    if (suffix)  // the usual case: a [T,T] mask repeated over [B,H,T,T]
+        for (std::size_t i = 0; i < keep.size(); ++i) keep[i] = !mask.data()[i % block];
+    else
+        for_each_broadcast(xs, mask.shape(), xs, [&](std::size_t i, std::size_t, std::size_t m) { keep[i] = !mask.data()[m]; });
     Tensor<T> out = x.value();
-    for_each_broadcast(xs, mask.shape(), xs, [&](std::size_t i, std::size_t, std::size_t m) {
-        keep[i] = !mask.data()[m];
+    for (std::size_t i = 0; i < keep.size(); ++i)
         if (!keep[i]) out.data()[i] = value;
-    });
     return x.tape().record("masked_fill", std::move(out), {x}, [keep = std::move(keep)](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;

@@ -3,11 +3,53 @@
 #pragma once
 
 #include <numeric>
-#include <xtensor/xmanipulation.hpp>
 
 #include "../tape.hpp"
 
 namespace cringe {
+
+namespace detail {
+/// out = x with its axes reordered (output axis i is input axis axes[i]), copied in output order.
+/// The innermost output axis is a tight loop; when it is also the input's innermost axis (the
+/// attention head split/merge, {0,2,1,3}) each run is one contiguous copy.
+template <class T>
+Tensor<T> permute_copy(const Tensor<T>& x, const Shape& axes) {
+    const std::size_t rank = axes.size();
+    const auto& in_shape = x.shape();
+    std::vector<std::size_t> in_strides(rank, 1);
+    for (std::size_t i = rank; i-- > 1;) in_strides[i - 1] = in_strides[i] * in_shape[i];
+    Shape out_shape(rank);
+    std::vector<std::size_t> strides(rank);  // input stride of each output axis
+    for (std::size_t i = 0; i < rank; ++i) {
+        out_shape[i] = in_shape[axes[i]];
+        strides[i] = in_strides[axes[i]];
+    }
+    Tensor<T> out = Tensor<T>::from_shape(out_shape);
+    if (out.size() == 0) return out;
+    if (rank == 0) {
+        out.data()[0] = x.data()[0];
+        return out;
+    }
+    const std::size_t inner = out_shape[rank - 1], inner_stride = strides[rank - 1];
+    std::vector<std::size_t> index(rank, 0);
+    std::size_t src = 0;
+    const T* px = x.data();
+    T* po = out.data();
+    for (std::size_t flat_out = 0; flat_out < out.size(); flat_out += inner) {
+        if (inner_stride == 1) std::copy_n(px + src, inner, po + flat_out);
+        else
+            for (std::size_t j = 0; j < inner; ++j) po[flat_out + j] = px[src + j * inner_stride];
+        for (std::size_t axis = rank - 1; axis-- > 0;) {  // odometer over the outer output axes
+            ++index[axis];
+            src += strides[axis];
+            if (index[axis] < out_shape[axis]) break;
+            src -= strides[axis] * out_shape[axis];
+            index[axis] = 0;
+        }
+    }
+    return out;
+}
+}  // namespace detail
 
 /// x [..] -> same values in `shape` (equal element counts). Backward: reshape g back.
 template <class T>
@@ -34,13 +76,13 @@ Var<T> permute(const Var<T>& x, const Shape& axes, Where where = Where::current(
     if (sorted != identity)
         throw ShapeError(cat("permute: axes ", shape_str(axes), " are not a permutation of 0..", rank - 1,
                              " for a tensor of shape ", shape_str(x.value().shape())));
-    Tensor<T> out = xt::transpose(x.value(), axes);
+    Tensor<T> out = detail::permute_copy(x.value(), axes);
     Shape inverse(rank);
     for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = i;
     return x.tape().record("permute", std::move(out), {x}, [inverse](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        Tensor<T> back = xt::transpose(node.adjoint, inverse);
+        const Tensor<T> back = detail::permute_copy(node.adjoint, inverse);
         flat(tape.adjoint(in)) += flat(back);
     }, where);
 }

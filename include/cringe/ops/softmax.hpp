@@ -20,11 +20,19 @@ namespace cringe {
 
 namespace detail {
 
-/// A slice of length n and stride `inner` starting at p, as an Eigen array view.
-template <class T>
-using StridedRow = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
-template <class T>
-using ConstStridedRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
+/// A slice of n elements with stride S (InnerStride<1> for the contiguous last axis, which Eigen
+/// vectorises; InnerStride<> with a run-time stride for the other axes).
+template <class T, class S>
+using Row = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, 0, S>;
+template <class T, class S>
+using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>, 0, S>;
+
+/// Calls f(stride) with a compile-time unit stride when the axis is the last one.
+template <class F>
+void with_stride(const AxisSplit& s, F f) {
+    if (s.inner == 1) f(Eigen::InnerStride<1>());
+    else f(Eigen::InnerStride<>(static_cast<Eigen::Index>(s.inner)));
+}
 
 /// Calls f(offset_of_first_element) for every slice along the split axis.
 template <class F>
@@ -52,48 +60,54 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
     const AxisSplit s = split_at_axis(shape, ax);
     if (s.n == 0) throw ShapeError(cat(name, ": axis ", ax, " of shape ", shape_str(shape), " is empty"));
     const Eigen::Index n = static_cast<Eigen::Index>(s.n);
-    const Eigen::InnerStride<> stride(static_cast<Eigen::Index>(s.inner));
     Shape out_shape = to_shape(shape);
     if (kind == SoftmaxKind::logsumexp) out_shape[ax] = 1;  // keepdims
     Tensor<T> out = Tensor<T>::from_shape(out_shape);
-    for_each_slice(s, [&](std::size_t off) {
-        ConstStridedRow<T> row(x.value().data() + off, n, stride);
-        const T lse = stable_logsumexp<T>(row);
-        if constexpr (kind == SoftmaxKind::logsumexp) {
-            out.data()[(off / (s.n * s.inner)) * s.inner + off % s.inner] = lse;
-        } else {
-            StridedRow<T> y(out.data() + off, n, stride);
-            const bool all_minus_inf = !is_finite(lse) && lse < T(0);  // every entry is -inf
-            if constexpr (kind == SoftmaxKind::softmax) {
-                if (all_minus_inf) y.setZero();
-                else y = (row - lse).exp();
+    // offset of slice `off`'s single output in the logsumexp result (the axis has size 1 there)
+    auto reduced = [s](std::size_t off) { return (off / (s.n * s.inner)) * s.inner + off % s.inner; };
+    with_stride(s, [&](auto stride) {
+        using S = decltype(stride);
+        for_each_slice(s, [&](std::size_t off) {
+            ConstRow<T, S> row(x.value().data() + off, n, stride);
+            const T lse = stable_logsumexp<T>(row);
+            if constexpr (kind == SoftmaxKind::logsumexp) {
+                out.data()[reduced(off)] = lse;
             } else {
-                if (all_minus_inf) y.setConstant(lse);
-                else y = row - lse;
+                Row<T, S> y(out.data() + off, n, stride);
+                const bool all_minus_inf = !is_finite(lse) && lse < T(0);  // every entry is -inf
+                if constexpr (kind == SoftmaxKind::softmax) {
+                    if (all_minus_inf) y.setZero();
+                    else y = (row - lse).exp();
+                } else {
+                    if (all_minus_inf) y.setConstant(lse);
+                    else y = row - lse;
+                }
             }
-        }
+        });
     });
-    return x.tape().record(name, std::move(out), {x}, [s, stride, n](Tape<T>& tape, const Node<T>& node) {
+    return x.tape().record(name, std::move(out), {x}, [s, n, reduced](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
         T* gx = tape.adjoint(in).data();
         const T* xv = tape.value(in).data();
-        for_each_slice(s, [&](std::size_t off) {
-            StridedRow<T> dx(gx + off, n, stride);
-            if constexpr (kind == SoftmaxKind::softmax) {
-                ConstStridedRow<T> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
-                const T dot = (g * y).sum();
-                dx += y * (g - dot);
-            } else if constexpr (kind == SoftmaxKind::log_softmax) {
-                ConstStridedRow<T> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
-                dx += g - y.exp() * g.sum();
-            } else {
-                ConstStridedRow<T> row(xv + off, n, stride);
-                const std::size_t k = (off / (s.n * s.inner)) * s.inner + off % s.inner;
-                const T lse = node.value.data()[k];
-                const T g = node.adjoint.data()[k];
-                if (is_finite(lse)) dx += (row - lse).exp() * g;
-            }
+        with_stride(s, [&](auto stride) {
+            using S = decltype(stride);
+            for_each_slice(s, [&](std::size_t off) {
+                Row<T, S> dx(gx + off, n, stride);
+                if constexpr (kind == SoftmaxKind::softmax) {
+                    ConstRow<T, S> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
+                    const T dot = (g * y).sum();
+                    dx += y * (g - dot);
+                } else if constexpr (kind == SoftmaxKind::log_softmax) {
+                    ConstRow<T, S> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
+                    dx += g - y.exp() * g.sum();
+                } else {
+                    ConstRow<T, S> row(xv + off, n, stride);
+                    const T lse = node.value.data()[reduced(off)];
+                    const T g = node.adjoint.data()[reduced(off)];
+                    if (is_finite(lse)) dx += (row - lse).exp() * g;
+                }
+            });
         });
     }, where);
 }

@@ -1,0 +1,41 @@
+// bench/bench_common.hpp - helpers shared by the benchmark programs (random tensors, peak RSS).
+#pragma once
+
+#include <sys/resource.h>
+
+#include <cstddef>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "cringe/rng.hpp"
+#include "cringe/tensor.hpp"
+
+namespace cringe::bench {
+
+/// A tensor of N(0, scale^2) values from a seeded Rng (the same figures on every run).
+template <class T>
+Tensor<T> random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {
+    Tensor<T> t = Tensor<T>::from_shape(shape);
+    for (auto& v : t) v = T(rng.normal(0.0, scale));
+    return t;
+}
+
+template <class T>
+constexpr const char* dtype_name() {
+    return sizeof(T) == 4 ? "fp32" : "fp64";
+}
+
+/// Peak resident set size of this process so far, in MiB (getrusage ru_maxrss is in KiB on Linux).
+inline double peak_rss_mib() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+/// A counter shown as a rate: `per_iteration` x iterations / seconds (e.g. GFLOP/s with GFLOP per iteration).
+inline benchmark::Counter rate(double per_iteration) {
+    return benchmark::Counter(per_iteration, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace cringe::bench

@@ -1,0 +1,236 @@
+// bench/bench_ops.cpp - single ops through the tape (forward + backward) against the raw kernels.
+//
+//   matmul/tape/<dtype>/<n>     Tape<T>, two variable() leaves A, B [n,n], C = matmul(A, B),
+//                               backward(C, G) with a fixed random cotangent G; tape.clear() each time
+//   matmul/param/<dtype>/<n>    the same with Parameter leaves (no copy of A and B into the tape),
+//                               zero_grad each iteration as a training loop would
+//   matmul/eigen/<dtype>/<n>    the three GEMMs the tape performs, C = A B, dA = G B^T, dB = A^T G,
+//                               through Eigen::Map over preallocated buffers (the floor)
+//   elementwise/...             tanh(x*y + x), 1e5 elements, fwd+bwd; tape vs a hand-fused Eigen loop
+//   add/...                     x [1024,512] + bias [512] (broadcast) vs x + y (same shape), fwd+bwd
+//   softmax, layer_norm, gelu, permute: the model's other ops at the sizes the model uses them
+// GFLOP/s counters count 2 n^3 per GEMM (3 GEMMs per fwd+bwd).
+#include <cmath>
+#include <string>
+
+#include "bench_common.hpp"
+#include "cringe/ops/ops.hpp"
+#include "cringe/tape.hpp"
+
+namespace {
+
+using namespace cringe;
+using cringe::bench::dtype_name;
+using cringe::bench::random_tensor;
+using cringe::bench::rate;
+
+double gemm_gflop(long n) { return 3.0 * 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / 1e9; }
+
+template <class T>
+void matmul_tape(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    Rng rng(1);
+    const Tensor<T> A = random_tensor<T>({n, n}, rng), B = random_tensor<T>({n, n}, rng), G = random_tensor<T>({n, n}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> a = tape.variable(A), b = tape.variable(B);
+        Var<T> c = matmul(a, b);
+        tape.backward(c, G);
+        benchmark::DoNotOptimize(tape.grad(a.index()).data());
+        benchmark::DoNotOptimize(tape.grad(b.index()).data());
+    }
+    state.counters["GFLOP/s"] = rate(gemm_gflop(state.range(0)));
+}
+
+template <class T>
+void matmul_param(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    Rng rng(1);
+    Parameter<T> pa("a", random_tensor<T>({n, n}, rng)), pb("b", random_tensor<T>({n, n}, rng));
+    const Tensor<T> G = random_tensor<T>({n, n}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        pa.zero_grad();
+        pb.zero_grad();
+        Var<T> c = matmul(tape.parameter(pa), tape.parameter(pb));
+        tape.backward(c, G);
+        benchmark::DoNotOptimize(pa.grad.data());
+        benchmark::DoNotOptimize(pb.grad.data());
+    }
+    state.counters["GFLOP/s"] = rate(gemm_gflop(state.range(0)));
+}
+
+template <class T>
+void matmul_eigen(benchmark::State& state) {
+    const auto n = static_cast<std::size_t>(state.range(0));
+    const auto m = static_cast<Eigen::Index>(n);
+    Rng rng(1);
+    const Tensor<T> A = random_tensor<T>({n, n}, rng), B = random_tensor<T>({n, n}, rng), G = random_tensor<T>({n, n}, rng);
+    Tensor<T> C = Tensor<T>::from_shape({n, n}), dA = Tensor<T>::from_shape({n, n}), dB = Tensor<T>::from_shape({n, n});
+    ConstMatrixMap<T> a(A.data(), m, m), b(B.data(), m, m), g(G.data(), m, m);
+    MatrixMap<T> c(C.data(), m, m), da(dA.data(), m, m), db(dB.data(), m, m);
+    for (auto _ : state) {
+        c.noalias() = a * b;
+        da.noalias() = g * b.transpose();
+        db.noalias() = a.transpose() * g;
+        benchmark::DoNotOptimize(C.data());
+        benchmark::DoNotOptimize(dA.data());
+        benchmark::DoNotOptimize(dB.data());
+        benchmark::ClobberMemory();
+    }
+    state.counters["GFLOP/s"] = rate(gemm_gflop(state.range(0)));
+}
+
+constexpr std::size_t kElementwise = 100000;
+
+template <class T>
+void elementwise_tape(benchmark::State& state) {
+    Rng rng(2);
+    const Tensor<T> X = random_tensor<T>({kElementwise}, rng), Y = random_tensor<T>({kElementwise}, rng);
+    const Tensor<T> ones = full<T>({kElementwise}, T(1));
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X), y = tape.variable(Y);
+        Var<T> z = tanh(x * y + x);
+        tape.backward(z, ones);
+        benchmark::DoNotOptimize(tape.grad(x.index()).data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kElementwise));
+}
+
+template <class T>
+void elementwise_eigen(benchmark::State& state) {
+    Rng rng(2);
+    const Tensor<T> X = random_tensor<T>({kElementwise}, rng), Y = random_tensor<T>({kElementwise}, rng);
+    Tensor<T> Z(X.shape()), dX(X.shape()), dY(X.shape());
+    for (auto _ : state) {
+        // z = tanh(x*y + x); with g = 1: dz/du = 1 - z^2, dx = (1 - z^2)(y + 1), dy = (1 - z^2) x
+        flat(Z) = (flat(X) * flat(Y) + flat(X)).tanh();
+        flat(dX) = (T(1) - flat(Z).square()) * (flat(Y) + T(1));
+        flat(dY) = (T(1) - flat(Z).square()) * flat(X);
+        benchmark::DoNotOptimize(dX.data());
+        benchmark::DoNotOptimize(dY.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kElementwise));
+}
+
+/// x [rows, cols] + other, other either [cols] (a bias: the broadcast path) or [rows, cols].
+template <class T, bool kBias>
+void add_tape(benchmark::State& state) {
+    const std::size_t rows = 1024, cols = 512;
+    Rng rng(3);
+    const Tensor<T> X = random_tensor<T>({rows, cols}, rng);
+    const Tensor<T> Y = kBias ? random_tensor<T>({cols}, rng) : random_tensor<T>({rows, cols}, rng);
+    const Tensor<T> G = random_tensor<T>({rows, cols}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X), y = tape.variable(Y);
+        Var<T> z = x + y;
+        tape.backward(z, G);
+        benchmark::DoNotOptimize(tape.grad(y.index()).data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+}
+
+template <class T>
+void softmax_tape(benchmark::State& state) {
+    const std::size_t rows = 64, cols = 512;
+    Rng rng(4);
+    const Tensor<T> X = random_tensor<T>({rows, cols}, rng), G = random_tensor<T>({rows, cols}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X);
+        Var<T> y = softmax(x, -1);
+        tape.backward(y, G);
+        benchmark::DoNotOptimize(tape.grad(x.index()).data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+}
+
+template <class T>
+void layer_norm_tape(benchmark::State& state) {
+    const std::size_t rows = 1024, cols = 256;
+    Rng rng(5);
+    const Tensor<T> X = random_tensor<T>({rows, cols}, rng), G = random_tensor<T>({rows, cols}, rng);
+    const Tensor<T> W = random_tensor<T>({cols}, rng), Bias = random_tensor<T>({cols}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X), w = tape.variable(W), b = tape.variable(Bias);
+        Var<T> y = layer_norm(x, w, b);
+        tape.backward(y, G);
+        benchmark::DoNotOptimize(tape.grad(x.index()).data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+}
+
+/// GELU on the small config's MLP activation [B*T, 4C] = [1024, 512].
+template <class T>
+void gelu_tape(benchmark::State& state) {
+    const std::size_t rows = 1024, cols = 512;
+    Rng rng(6);
+    const Tensor<T> X = random_tensor<T>({rows, cols}, rng), G = random_tensor<T>({rows, cols}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X);
+        Var<T> y = gelu(x);
+        tape.backward(y, G);
+        benchmark::DoNotOptimize(tape.grad(x.index()).data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+}
+
+/// The attention head split of the small config: [B,T,H,D] = [16,64,4,32] -> [B,H,T,D], fwd+bwd.
+template <class T>
+void permute_tape(benchmark::State& state) {
+    const Shape shape{16, 64, 4, 32};
+    Rng rng(7);
+    const Tensor<T> X = random_tensor<T>(shape, rng), G = random_tensor<T>({16, 4, 64, 32}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X);
+        Var<T> y = permute(x, {0, 2, 1, 3});
+        tape.backward(y, G);
+        benchmark::DoNotOptimize(tape.grad(x.index()).data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * numel(shape)));
+}
+
+template <class T>
+void register_all() {
+    const std::string dt = dtype_name<T>();
+    for (long n : {64L, 128L, 256L, 512L}) {  // the name gets "/<n>" from Arg
+        const std::string suffix = "/" + dt;
+        benchmark::RegisterBenchmark(("matmul/eigen" + suffix).c_str(), matmul_eigen<T>)->Arg(n)->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("matmul/tape" + suffix).c_str(), matmul_tape<T>)->Arg(n)->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("matmul/param" + suffix).c_str(), matmul_param<T>)->Arg(n)->Unit(benchmark::kMicrosecond);
+    }
+    benchmark::RegisterBenchmark(("elementwise/eigen/" + dt).c_str(), elementwise_eigen<T>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("elementwise/tape/" + dt).c_str(), elementwise_tape<T>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("add/same_shape/" + dt).c_str(), add_tape<T, false>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("add/bias_broadcast/" + dt).c_str(), add_tape<T, true>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("softmax/64x512/" + dt).c_str(), softmax_tape<T>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("layer_norm/1024x256/" + dt).c_str(), layer_norm_tape<T>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("gelu/1024x512/" + dt).c_str(), gelu_tape<T>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("permute/16x64x4x32/" + dt).c_str(), permute_tape<T>)->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    register_all<float>();
+    register_all<double>();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

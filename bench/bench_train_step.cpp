@@ -1,0 +1,141 @@
+// bench/bench_train_step.cpp - one full training step of the GPT-2-style model, as PyTorch's
+// reference step (shared reference/torch_gpt_bench.py) does it.
+//
+//   train_step/<config>/<dtype>/<loss>    config tiny | small | medium (shared reference/perf-baseline.md),
+//                                         loss ce | ul | cringe
+// One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
+// no dropout, no clipping (the PyTorch step has neither). Data: 4 fixed random [B, T+1] sequences,
+// inputs = seq[:, :-1], targets = seq[:, 1:], cycled as the PyTorch script does.
+// Labels follow torch_gpt_bench.py: ce trains on every target (label 1); ul and cringe treat every
+// target as a negative token (label 0), so each token gets only the contrastive term.
+// Counters: items_per_second = tokens/s (B*T per step, per CPU second: robust on a shared machine;
+// bench/compare_pytorch uses real_time, as PyTorch's perf_counter), GFLOP/s in model FLOPs (perf-baseline.md's
+// formula), nodes = tape nodes per step, peak_RSS_MiB = the process's peak RSS (getrusage); run one
+// benchmark per process (--benchmark_filter) for a per-config memory figure.
+#include <string>
+#include <vector>
+
+#include "bench_common.hpp"
+#include "cringe/loss/losses.hpp"
+#include "cringe/nn/gpt.hpp"
+#include "cringe/optim/adamw.hpp"
+
+namespace {
+
+using namespace cringe;
+using cringe::bench::dtype_name;
+using cringe::bench::peak_rss_mib;
+using cringe::bench::rate;
+
+struct BenchConfig {
+    const char* name;
+    std::size_t vocab, d_model, layers, heads, seq, batch;
+};
+
+// shared reference/perf-baseline.md, table "Configs"
+constexpr BenchConfig kConfigs[] = {
+    {"tiny", 64, 64, 2, 4, 32, 16},
+    {"small", 256, 128, 4, 4, 64, 16},
+    {"medium", 512, 256, 4, 8, 128, 8},
+};
+
+/// 6 x (weight-matrix parameters incl. the LM head) x tokens + 12 x layers x B x T^2 x d.
+double model_gflop(const BenchConfig& c) {
+    const double d = static_cast<double>(c.d_model), L = static_cast<double>(c.layers), V = static_cast<double>(c.vocab);
+    const double T = static_cast<double>(c.seq), B = static_cast<double>(c.batch);
+    const double n_matmul = L * 12.0 * d * d + d * V;
+    return (6.0 * n_matmul * B * T + 12.0 * L * B * T * T * d) / 1e9;
+}
+
+struct StepData {
+    IdTensor inputs;
+    loss::Batch batch;
+};
+
+std::vector<StepData> make_data(const BenchConfig& c, int label) {
+    Rng rng(1234);
+    std::vector<StepData> data(4);
+    for (auto& d : data) {
+        d.inputs = IdTensor::from_shape({c.batch, c.seq});
+        d.batch.targets = IdTensor::from_shape({c.batch, c.seq});
+        d.batch.pad_id = -1;  // random ids include 0: no id may mean "pad"
+        d.batch.labels.assign(c.batch, label);
+        for (std::size_t b = 0; b < c.batch; ++b) {
+            std::vector<std::int64_t> seq(c.seq + 1);
+            for (auto& id : seq) id = static_cast<std::int64_t>(rng.below(c.vocab));
+            for (std::size_t t = 0; t < c.seq; ++t) {
+                d.inputs(b, t) = seq[t];
+                d.batch.targets(b, t) = seq[t + 1];
+            }
+        }
+    }
+    return data;
+}
+
+template <class Policy>
+void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, int label) {
+    using T = typename Policy::scalar_type;
+    nn::GptConfig config;
+    config.vocab_size = c.vocab;
+    config.n_positions = c.seq;
+    config.n_embd = c.d_model;
+    config.n_layer = c.layers;
+    config.n_head = c.heads;
+    config.dropout = 0.0;
+    nn::Gpt<T> model(config, 0);
+    std::vector<Parameter<T>*> params;
+    for (auto& p : model.parameters()) params.push_back(&p);
+    optim::AdamW<T> adam(params, {.lr = 3e-4, .weight_decay = 0.01});
+    const auto data = make_data(c, label);
+    Rng rng(7);
+    const loss::Sampler sampler{&rng, nullptr};
+    Tape<T> tape;
+    std::size_t step = 0;
+    auto one_step = [&] {
+        const StepData& d = data[step++ % data.size()];
+        tape.clear();
+        adam.zero_grad();
+        Var<T> logits = model.forward(tape, d.inputs);
+        auto out = policy(logits, d.batch, sampler);
+        tape.backward(out.loss);
+        adam.step();
+        benchmark::DoNotOptimize(out.loss.value().data());
+    };
+    one_step();  // warm-up: the tape's node vector and the allocator reach their steady state
+    const std::size_t nodes = tape.size();
+    for (auto _ : state) one_step();
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * c.batch * c.seq));
+    state.counters["GFLOP/s"] = rate(model_gflop(c));
+    state.counters["nodes"] = static_cast<double>(nodes);
+    state.counters["params"] = static_cast<double>(model.parameter_count());
+    state.counters["peak_RSS_MiB"] = peak_rss_mib();
+}
+
+template <class T>
+void register_all() {
+    const std::string dt = dtype_name<T>();
+    for (const BenchConfig& c : kConfigs) {
+        const std::string prefix = std::string("train_step/") + c.name + "/" + dt + "/";
+        auto add = [&](const char* loss_name, auto policy, int label) {
+            auto* b = benchmark::RegisterBenchmark((prefix + loss_name).c_str(),
+                                                   [&c, policy, label](benchmark::State& s) { train_step(s, c, policy, label); });
+            b->Unit(benchmark::kMillisecond);  // rates use CPU time; the JSON has real_time too
+            if (std::string(c.name) == "medium") b->Iterations(3);  // a step takes about a second
+        };
+        add("ce", loss::CrossEntropy<T>{}, loss::kPositive);
+        add("ul", loss::Unlikelihood<T>{}, loss::kNegative);
+        add("cringe", loss::Cringe<T>{.k = 5}, loss::kNegative);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    register_all<float>();
+    register_all<double>();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,173 @@
+// cringe-ref - the library's reference semantics as a JSON-in, JSON-out command (shared spec oracle.md).
+//
+//   cringe-ref loss   [--in FILE]                        loss value, d loss/d logits, sampled ids
+//   cringe-ref init   --config C.json --seed N --out DIR  a fresh GPT in the Hugging Face layout
+//   cringe-ref logits --model DIR [--in FILE]             logits for {"tokens": [[...]]}
+//   cringe-ref grad   --model DIR [--in FILE]             loss and every parameter's gradient
+// Bad input: exit status 2, nothing on stdout, one line on stderr naming the field or file.
+#include <CLI/CLI.hpp>
+#include <cringe/cringe.hpp>
+#include <cringe/io/json_file.hpp>
+#include <cringe/io/loss_request.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+using namespace cringe;
+using nlohmann::json;
+
+namespace {
+
+json tensor_to_json(const auto& t) {
+    const auto& shape = t.shape();
+    std::function<json(std::size_t, std::size_t)> nest = [&](std::size_t axis, std::size_t offset) -> json {
+        json out = json::array();
+        std::size_t stride = 1;
+        for (std::size_t a = axis + 1; a < shape.size(); ++a) stride *= shape[a];
+        for (std::size_t i = 0; i < shape[axis]; ++i) {
+            if (axis + 1 == shape.size()) out.push_back(static_cast<double>(t.data()[offset + i]));
+            else out.push_back(nest(axis + 1, offset + i * stride));
+        }
+        return out;
+    };
+    if (shape.empty()) return static_cast<double>(t.data()[0]);
+    return nest(0, 0);
+}
+
+json read_input(const std::string& path) {
+    std::string text;
+    if (path.empty() || path == "-") {
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        return io::parse_json(text, "input");
+    }
+    return io::read_json_file(path, "input");
+}
+
+IdTensor token_rows(const json& j, const char* field, std::size_t n_positions) {
+    if (!j.contains(field)) throw ValueError(cat("missing field \"", field, "\""));
+    const json& rows = j.at(field);
+    if (!rows.is_array() || rows.empty() || !rows[0].is_array() || rows[0].empty())
+        throw ValueError(cat(field, " is not a non-empty [B][T] array of token ids"));
+    const std::size_t B = rows.size(), T = rows[0].size();
+    if (T > n_positions) throw ValueError(cat(field, "[0] has length ", T, "; the model's n_positions is ", n_positions));
+    IdTensor out = IdTensor::from_shape({B, T});
+    for (std::size_t b = 0; b < B; ++b) {
+        if (!rows[b].is_array() || rows[b].size() != T)
+            throw ValueError(cat(field, "[", b, "] has length ", rows[b].is_array() ? rows[b].size() : 0, ", ", field, "[0] has ", T));
+        for (std::size_t t = 0; t < T; ++t) {
+            if (!rows[b][t].is_number_integer()) throw ValueError(cat(field, "[", b, "][", t, "] is ", rows[b][t].dump(), "; expected an integer"));
+            out(b, t) = rows[b][t].get<std::int64_t>();
+        }
+    }
+    return out;
+}
+
+std::string dtype_of_request(const json& j) {
+    if (!j.contains("dtype")) return "float64";
+    if (j["dtype"] != "float64" && j["dtype"] != "float32") throw ValueError(cat("dtype is ", j["dtype"].dump(), "; expected \"float64\" or \"float32\""));
+    return j["dtype"].get<std::string>();
+}
+
+template <class T>
+json run_logits(const std::string& model_dir, const json& request) {
+    auto model = io::load_pretrained<T>(model_dir);
+    const IdTensor tokens = token_rows(request, "tokens", model.config().n_positions);
+    Tape<T> tape;
+    auto guard = tape.no_grad();
+    return json{{"logits", tensor_to_json(model.forward(tape, tokens).value())}};
+}
+
+template <class T>
+json run_grad(const std::string& model_dir, const json& request) {
+    auto model = io::load_pretrained<T>(model_dir);
+    const IdTensor tokens = token_rows(request, "tokens", model.config().n_positions);
+    const auto r = io::parse_loss_request(request, /*with_logits=*/false);
+    if (r.targets.shape() != tokens.shape())
+        throw ValueError(cat("targets have shape ", shape_str(r.targets.shape()), " but tokens have ", shape_str(tokens.shape()), "; expected equal shapes"));
+    const auto V = static_cast<std::int64_t>(model.config().vocab_size);
+    for (std::size_t i = 0; i < r.targets.size(); ++i)
+        if (r.targets.data()[i] != r.pad_id && r.targets.data()[i] >= V)
+            throw ValueError(cat("targets[", i / tokens.shape()[1], "][", i % tokens.shape()[1], "] is ", r.targets.data()[i], "; expected < vocab_size = ", V));
+    if (r.sampled)
+        for (std::size_t i = 0; i < r.sampled->size(); ++i)
+            if (r.sampled->data()[i] >= V) throw ValueError(cat("sampled has id ", r.sampled->data()[i], "; expected < vocab_size = ", V));
+    return io::with_policy<T>(r, [&](const auto& policy) {
+        policy.validate_options();
+        Tape<T> tape;
+        auto logits = model.forward(tape, tokens);
+        Rng rng(r.seed);
+        auto out = policy(logits, loss::Batch{r.targets, r.labels, r.pad_id, r.pairs}, loss::Sampler{&rng, r.sampled ? &*r.sampled : nullptr});
+        tape.backward(out.loss);
+        json grads = json::object();
+        for (const auto& p : model.parameters()) grads[p.name] = tensor_to_json(p.grad);
+        json sampled = json::array();
+        for (std::size_t b = 0; b < tokens.shape()[0]; ++b) {
+            json row = json::array();
+            for (std::size_t t = 0; t < tokens.shape()[1]; ++t) row.push_back(out.diagnostics.sampled(b, t));
+            sampled.push_back(row);
+        }
+        return json{{"loss", static_cast<double>(out.loss.value()())}, {"sampled", sampled}, {"grads", grads}};
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"cringe-ref: the cringe library's reference semantics, JSON in and JSON out"};
+    app.require_subcommand(1, 1);
+    std::string in_path, model_dir, config_path, out_dir;
+    std::uint64_t seed = 0;
+    auto* loss_cmd = app.add_subcommand("loss", "evaluate a loss and its gradient with respect to the logits");
+    loss_cmd->add_option("--in", in_path, "input JSON file (default: standard input)");
+    auto* init_cmd = app.add_subcommand("init", "write a freshly initialised GPT in the Hugging Face layout");
+    init_cmd->add_option("--config", config_path, "model config JSON")->required();
+    init_cmd->add_option("--seed", seed, "initialisation seed")->required();
+    init_cmd->add_option("--out", out_dir, "output directory")->required();
+    auto* logits_cmd = app.add_subcommand("logits", "the model's logits for {\"tokens\": [[...]]}");
+    logits_cmd->add_option("--model", model_dir, "checkpoint directory")->required();
+    logits_cmd->add_option("--in", in_path, "input JSON file (default: standard input)");
+    auto* grad_cmd = app.add_subcommand("grad", "a loss on the model's logits and every parameter's gradient");
+    grad_cmd->add_option("--model", model_dir, "checkpoint directory")->required();
+    grad_cmd->add_option("--in", in_path, "input JSON file (default: standard input)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "cringe-ref: " << e.what() << "\n";
+        return 2;
+    }
+    try {
+        json result;
+        if (*loss_cmd) {
+            const auto request = io::parse_loss_request(read_input(in_path));
+            result = request.dtype == "float32" ? io::evaluate_loss_request<float>(request) : io::evaluate_loss_request<double>(request);
+        } else if (*init_cmd) {
+            const auto config = io::gpt_config_from_json(io::read_json_file(config_path, "cringe-ref init --config"), cat("cringe-ref init: ", config_path));
+            io::save_pretrained(nn::Gpt<float>(config, seed), out_dir);
+            result = json{{"out", out_dir}, {"parameters", config.parameter_count()}};
+        } else if (*logits_cmd) {
+            const json request = read_input(in_path);
+            result = dtype_of_request(request) == "float32" ? run_logits<float>(model_dir, request) : run_logits<double>(model_dir, request);
+        } else {
+            const json request = read_input(in_path);
+            result = dtype_of_request(request) == "float32" ? run_grad<float>(model_dir, request) : run_grad<double>(model_dir, request);
+        }
+        std::cout << result.dump() << "\n";
+        return 0;
+    } catch (const cringe::Error& e) {
+        std::string message = e.what();
+        for (char& c : message)
+            if (c == '\n') c = ' ';
+        std::cerr << "cringe-ref: " << message << "\n";
+        return 2;
+    } catch (const nlohmann::json::exception& e) {
+        std::cerr << "cringe-ref: input: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {  // e.g. std::bad_alloc for an absurd size: still no crash
+        std::cerr << "cringe-ref: " << e.what() << "\n";
+        return 2;
+    }
+}

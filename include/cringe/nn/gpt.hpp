@@ -1,0 +1,213 @@
+// cringe/nn/gpt.hpp - a GPT-2-style decoder-only transformer, templated on the scalar type.
+//
+// Shapes (B batch, T sequence, C = n_embd, H = n_head, D = C/H, V = vocab_size):
+//   tokens [B,T] -> x = wte[tokens] + wpe[0:T]                                   [B,T,C]
+//   N blocks, pre-LayerNorm, residual:
+//     x = x + Attention(ln_1(x))       qkv = a W_attn + b  [B,T,3C] -> q,k,v [B,H,T,D]
+//                                      att = softmax(causal(q k^T / sqrt(D)))   [B,H,T,T]
+//                                      y = (att v) merged to [B,T,C]; out = y W_proj + b
+//     x = x + MLP(ln_2(x))             gelu_tanh(m W_fc + b) W_proj + b         (4C hidden)
+//   logits = ln_f(x) wte^T                                                       [B,T,V]
+// The LM head is tied to the token embedding: wte receives gradient from both its uses (the
+// embedding lookup and the output projection), accumulated in one Parameter.
+// Weights use GPT-2's Conv1D orientation [in, out] (y = x W + b), so Hugging Face checkpoints load
+// without transposes, under the same names (transformer.h.{i}.attn.c_attn.weight, ...).
+//
+// How backward flows through attention: see docs/transformer.md. Every piece is an op of
+// cringe/ops with its own gradient check; the whole model is also gradchecked (tests/nn).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../ops/ops.hpp"
+#include "../rng.hpp"
+#include "gpt_config.hpp"
+
+namespace cringe::nn {
+
+template <class T>
+class Gpt {
+public:
+    using scalar_type = T;
+
+    /// A freshly initialised model (GPT-2 initialisation, seeded).
+    Gpt(const GptConfig& config, std::uint64_t seed) : config_(config) {
+        config_.validate();
+        register_parameters();
+        initialise(seed);
+    }
+
+    /// A model whose parameters are all zero (for loading a checkpoint into).
+    explicit Gpt(const GptConfig& config) : config_(config) {
+        config_.validate();
+        register_parameters();
+    }
+
+    const GptConfig& config() const { return config_; }
+
+    /// Every parameter, in a stable order (the Hugging Face names, layer by layer).
+    std::vector<Parameter<T>>& parameters() { return params_; }
+    const std::vector<Parameter<T>>& parameters() const { return params_; }
+
+    Parameter<T>& parameter(const std::string& name) {
+        for (auto& p : params_)
+            if (p.name == name) return p;
+        throw ValueError(cat("Gpt: no parameter named '", name, "'"));
+    }
+
+    std::size_t parameter_count() const {
+        std::size_t n = 0;
+        for (const auto& p : params_) n += p.value.size();
+        return n;
+    }
+
+    void zero_grad() {
+        for (auto& p : params_) p.zero_grad();
+    }
+
+    /// Checks a token batch: rank 2, T <= n_positions, every id in [0, V).
+    void check_tokens(const IdTensor& tokens) const {
+        if (tokens.dimension() != 2 || tokens.shape()[1] == 0)
+            throw ShapeError(cat("Gpt::forward: tokens have shape ", shape_str(tokens.shape()), "; expected [B,T] with T >= 1"));
+        if (tokens.shape()[1] > config_.n_positions)
+            throw ValueError(cat("Gpt::forward: sequence length ", tokens.shape()[1], " exceeds n_positions = ",
+                                 config_.n_positions, "; expected T <= n_positions"));
+        for (std::size_t i = 0; i < tokens.size(); ++i) {
+            const auto id = tokens.data()[i];
+            if (id < 0 || static_cast<std::size_t>(id) >= config_.vocab_size)
+                throw ValueError(cat("Gpt::forward: token id ", id, " at [", i / tokens.shape()[1], "][", i % tokens.shape()[1],
+                                     "] is out of range; expected 0 <= id < vocab_size = ", config_.vocab_size));
+        }
+    }
+
+    /// Logits [B,T,V] for tokens [B,T]. Dropout applies only when training and dropout > 0 (then
+    /// `rng` must be given). Gradients accumulate into the Parameters.
+    Var<T> forward(Tape<T>& tape, const IdTensor& tokens, bool training = false, Rng* rng = nullptr) {
+        return forward_impl(tape, tokens, training, rng, [&](std::size_t i) { return tape.parameter(params_[i]); });
+    }
+
+    /// The same forward pass with the weights given as tape variables, in parameters() order.
+    /// This is how the whole model is gradient-checked: gradcheck owns the inputs.
+    Var<T> forward_with(Tape<T>& tape, const IdTensor& tokens, const std::vector<Var<T>>& weights) {
+        if (weights.size() != params_.size())
+            throw ValueError(cat("Gpt::forward_with: ", weights.size(), " weights given; expected ", params_.size()));
+        for (std::size_t i = 0; i < weights.size(); ++i)
+            if (weights[i].shape() != to_shape(params_[i].value.shape()))
+                throw ShapeError(cat("Gpt::forward_with: weight ", i, " (", params_[i].name, ") has shape ",
+                                     shape_str(weights[i].shape()), "; expected ", shape_str(params_[i].value.shape())));
+        return forward_impl(tape, tokens, false, nullptr, [&](std::size_t i) { return weights[i]; });
+    }
+
+    /// [T,T] mask, true above the diagonal: position t may not attend to positions after t.
+    static Mask causal_mask(std::size_t n) {
+        Mask mask = Mask::from_shape({n, n});
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = 0; j < n; ++j) mask(i, j) = j > i;
+        return mask;
+    }
+
+private:
+    struct Block {
+        std::size_t ln_1_w, ln_1_b, attn_w, attn_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b;
+    };
+
+    std::size_t add(const std::string& name, const Shape& shape) {
+        params_.emplace_back(name, zeros<T>(shape));
+        return params_.size() - 1;
+    }
+
+    void register_parameters() {
+        const std::size_t C = config_.n_embd, V = config_.vocab_size, P = config_.n_positions;
+        params_.reserve(4 + 12 * config_.n_layer);  // addresses stay stable: the tape points at them
+        wte_ = add("transformer.wte.weight", {V, C});
+        wpe_ = add("transformer.wpe.weight", {P, C});
+        for (std::size_t i = 0; i < config_.n_layer; ++i) {
+            const std::string h = "transformer.h." + std::to_string(i) + ".";
+            Block b{};
+            b.ln_1_w = add(h + "ln_1.weight", {C});
+            b.ln_1_b = add(h + "ln_1.bias", {C});
+            b.attn_w = add(h + "attn.c_attn.weight", {C, 3 * C});
+            b.attn_b = add(h + "attn.c_attn.bias", {3 * C});
+            b.attn_proj_w = add(h + "attn.c_proj.weight", {C, C});
+            b.attn_proj_b = add(h + "attn.c_proj.bias", {C});
+            b.ln_2_w = add(h + "ln_2.weight", {C});
+            b.ln_2_b = add(h + "ln_2.bias", {C});
+            b.fc_w = add(h + "mlp.c_fc.weight", {C, 4 * C});
+            b.fc_b = add(h + "mlp.c_fc.bias", {4 * C});
+            b.mlp_proj_w = add(h + "mlp.c_proj.weight", {4 * C, C});
+            b.mlp_proj_b = add(h + "mlp.c_proj.bias", {C});
+            blocks_.push_back(b);
+        }
+        lnf_w_ = add("transformer.ln_f.weight", {C});
+        lnf_b_ = add("transformer.ln_f.bias", {C});
+    }
+
+    /// GPT-2: weights N(0, 0.02); the projections that write into the residual stream N(0, 0.02 /
+    /// sqrt(2 n_layer)) so the residual's variance does not grow with depth; biases 0; LayerNorm 1, 0.
+    void initialise(std::uint64_t seed) {
+        Rng rng(seed);
+        const double residual_std = 0.02 / std::sqrt(2.0 * static_cast<double>(config_.n_layer));
+        auto normal = [&](std::size_t i, double std) {
+            for (auto& v : params_[i].value) v = T(rng.normal(0.0, std));
+        };
+        normal(wte_, 0.02);
+        normal(wpe_, 0.02);
+        for (const Block& b : blocks_) {
+            params_[b.ln_1_w].value.fill(T(1));
+            params_[b.ln_2_w].value.fill(T(1));
+            normal(b.attn_w, 0.02);
+            normal(b.attn_proj_w, residual_std);
+            normal(b.fc_w, 0.02);
+            normal(b.mlp_proj_w, residual_std);
+        }
+        params_[lnf_w_].value.fill(T(1));
+    }
+
+    template <class Weight>
+    Var<T> forward_impl(Tape<T>&, const IdTensor& tokens, bool training, Rng* rng, Weight weight) {
+        check_tokens(tokens);
+        const double p_drop = training ? config_.dropout : 0.0;
+        if (p_drop > 0.0 && rng == nullptr) throw ValueError("Gpt::forward: training with dropout needs an Rng");
+        const std::size_t Tn = tokens.shape()[1];
+        Rng no_rng;
+        Rng& drop_rng = rng ? *rng : no_rng;
+        auto linear = [&](const Var<T>& x, std::size_t w, std::size_t b) { return matmul(x, weight(w)) + weight(b); };
+
+        IdTensor positions = IdTensor::from_shape({Tn});
+        for (std::size_t t = 0; t < Tn; ++t) positions(t) = static_cast<std::int64_t>(t);
+        Var<T> wte = weight(wte_);
+        Var<T> x = embedding(wte, tokens) + embedding(weight(wpe_), positions);  // [B,T,C] + [T,C]
+        x = dropout(x, p_drop, drop_rng, training);
+
+        const Mask causal = causal_mask(Tn);
+        const std::size_t B = tokens.shape()[0], C = config_.n_embd, H = config_.n_head, D = config_.head_dim();
+        for (const Block& blk : blocks_) {
+            // attention sub-layer
+            Var<T> a = layer_norm(x, weight(blk.ln_1_w), weight(blk.ln_1_b), config_.layer_norm_epsilon);
+            Var<T> qkv = linear(a, blk.attn_w, blk.attn_b);  // [B,T,3C]
+            auto heads = [&](std::size_t which) {            // columns of q, k or v -> [B,H,T,D]
+                return permute(reshape(slice(qkv, -1, which * C, (which + 1) * C), {B, Tn, H, D}), {0, 2, 1, 3});
+            };
+            Var<T> q = heads(0), k = heads(1), v = heads(2);
+            Var<T> scores = matmul(q, k, /*b_transposed=*/true) * (1.0 / std::sqrt(static_cast<double>(D)));  // [B,H,T,T]
+            Var<T> att = dropout(softmax(masked_fill(scores, causal, T(-1e9))), p_drop, drop_rng, training);
+            Var<T> y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, Tn, C});  // merge the heads
+            x = x + dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training);
+            // MLP sub-layer
+            Var<T> m = layer_norm(x, weight(blk.ln_2_w), weight(blk.ln_2_b), config_.layer_norm_epsilon);
+            Var<T> h = gelu(linear(m, blk.fc_w, blk.fc_b));  // [B,T,4C]
+            x = x + dropout(linear(h, blk.mlp_proj_w, blk.mlp_proj_b), p_drop, drop_rng, training);
+        }
+        x = layer_norm(x, weight(lnf_w_), weight(lnf_b_), config_.layer_norm_epsilon);
+        return matmul(x, wte, /*b_transposed=*/true);  // tied LM head: logits = x wte^T
+    }
+
+    GptConfig config_;
+    std::vector<Parameter<T>> params_;
+    std::vector<Block> blocks_;
+    std::size_t wte_ = 0, wpe_ = 0, lnf_w_ = 0, lnf_b_ = 0;
+};
+
+}  // namespace cringe::nn

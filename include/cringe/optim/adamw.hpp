@@ -1,0 +1,91 @@
+// cringe/optim/adamw.hpp - Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW.
+//
+// Step t (from 1), per parameter with gradient g:
+//   w <- w - lr * wd * w                       decoupled decay (only tensors of rank >= 2: matrices
+//                                              and embeddings; never biases or LayerNorm, as nanoGPT)
+//   m <- b1 m + (1 - b1) g                     first moment
+//   v <- b2 v + (1 - b2) g^2                   second moment
+//   w <- w - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+#pragma once
+
+#include <cmath>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "../tape.hpp"
+
+namespace cringe::optim {
+
+template <class T>
+class AdamW {
+public:
+    struct Options {
+        double lr = 1e-3;
+        double beta1 = 0.9, beta2 = 0.999;
+        double eps = 1e-8;
+        double weight_decay = 0.01;
+    };
+
+    AdamW(std::vector<Parameter<T>*> params, Options options) : params_(std::move(params)), options_(options) {
+        if (!(options_.lr >= 0.0)) throw ValueError(cat("AdamW: lr is ", options_.lr, "; expected >= 0"));
+        if (!(options_.beta1 >= 0.0 && options_.beta1 < 1.0)) throw ValueError(cat("AdamW: beta1 is ", options_.beta1, "; expected 0 <= beta1 < 1"));
+        if (!(options_.beta2 >= 0.0 && options_.beta2 < 1.0)) throw ValueError(cat("AdamW: beta2 is ", options_.beta2, "; expected 0 <= beta2 < 1"));
+        if (!(options_.eps > 0.0)) throw ValueError(cat("AdamW: eps is ", options_.eps, "; expected > 0"));
+        if (!(options_.weight_decay >= 0.0)) throw ValueError(cat("AdamW: weight_decay is ", options_.weight_decay, "; expected >= 0"));
+        for (auto* p : params_) {
+            m_.push_back(zeros<T>(to_shape(p->value.shape())));
+            v_.push_back(zeros<T>(to_shape(p->value.shape())));
+            decays_.push_back(p->value.dimension() >= 2);
+        }
+    }
+
+    void set_lr(double lr) { options_.lr = lr; }
+    double lr() const { return options_.lr; }
+    std::size_t steps_taken() const { return t_; }
+
+    /// "decayed: 10 tensors (8192 scalars); not decayed: 14 tensors (800 scalars)" - the split.
+    std::string decay_split() const {
+        std::size_t nd = 0, nn = 0, sd = 0, sn = 0;
+        for (std::size_t i = 0; i < params_.size(); ++i) {
+            (decays_[i] ? nd : nn) += 1;
+            (decays_[i] ? sd : sn) += params_[i]->value.size();
+        }
+        return cat("weight decay on ", nd, " tensors (", sd, " scalars), none on ", nn, " tensors (", sn, " scalars)");
+    }
+
+    void step() {
+        ++t_;
+        const T lr(options_.lr), b1(options_.beta1), b2(options_.beta2), eps(options_.eps);
+        const T bias1 = T(1) - T(std::pow(options_.beta1, static_cast<double>(t_)));
+        const T bias2 = T(1) - T(std::pow(options_.beta2, static_cast<double>(t_)));
+        for (std::size_t i = 0; i < params_.size(); ++i) {
+            auto w = flat(params_[i]->value);
+            const auto g = flat(std::as_const(params_[i]->grad));
+            auto m = flat(m_[i]);
+            auto v = flat(v_[i]);
+            if (decays_[i] && options_.weight_decay > 0.0) w *= T(1) - lr * T(options_.weight_decay);
+            m = b1 * m + (T(1) - b1) * g;
+            v = b2 * v + (T(1) - b2) * g.square();
+            w -= lr * (m / bias1) / ((v / bias2).sqrt() + eps);
+        }
+    }
+
+    void zero_grad() {
+        for (auto* p : params_) p->zero_grad();
+    }
+
+    // State for checkpoints that resume training.
+    std::vector<Tensor<T>>& first_moments() { return m_; }
+    std::vector<Tensor<T>>& second_moments() { return v_; }
+    void set_steps_taken(std::size_t t) { t_ = t; }
+
+private:
+    std::vector<Parameter<T>*> params_;
+    Options options_;
+    std::vector<Tensor<T>> m_, v_;
+    std::vector<bool> decays_;
+    std::size_t t_ = 0;
+};
+
+}  // namespace cringe::optim

@@ -1,0 +1,73 @@
+// cringe/train/trainer.hpp - the training loop, written once for every loss policy.
+//
+//   for step in 0..steps-1:
+//       batch  = next_batch(step)                  (the caller owns the data)
+//       logits = model.forward(tape, batch.inputs)
+//       loss   = policy(logits, batch, sampler)    (any LossPolicy: CE, UL, CRINGE, ...)
+//       tape.backward(loss); clip; AdamW step with the warm-up + cosine learning rate
+// The tape is cleared each step and reused (no growth). With the same seed and single-threaded
+// Eigen, two runs give bitwise-identical parameters.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "../loss/policy.hpp"
+#include "../nn/gpt.hpp"
+#include "../optim/adamw.hpp"
+#include "../optim/clip.hpp"
+#include "../optim/schedule.hpp"
+#include "batch.hpp"
+#include "progress.hpp"
+
+namespace cringe::train {
+
+struct TrainOptions {
+    std::size_t steps = 100;
+    double lr = 1e-3;
+    double min_lr = 0.0;
+    std::size_t warmup = 0;
+    double weight_decay = 0.01;
+    double clip = 1.0;          // global gradient norm; 0 = off
+    std::uint64_t seed = 0;     // CRINGE sampling and dropout
+    std::string label = "train";
+    bool progress = true;       // progress line (only on a terminal)
+};
+
+struct TrainLog {
+    std::vector<double> losses;   // per step
+    std::size_t tokens = 0;
+};
+
+template <class T, loss::LossPolicy L>
+    requires std::is_same_v<T, typename L::scalar_type>
+TrainLog train(nn::Gpt<T>& model, const L& policy, const std::function<TrainBatch(std::size_t)>& next_batch, const TrainOptions& options) {
+    policy.validate_options();
+    std::vector<Parameter<T>*> params;
+    for (auto& p : model.parameters()) params.push_back(&p);
+    optim::AdamW<T> adam(params, {.lr = options.lr, .weight_decay = options.weight_decay});
+    const optim::WarmupCosine schedule{.peak_lr = options.lr, .min_lr = options.min_lr, .warmup_steps = options.warmup, .total_steps = options.steps};
+    schedule.validate();
+    Progress progress(options.label, options.steps, options.progress && ::isatty(STDERR_FILENO) != 0);
+    Rng rng(options.seed);
+    Tape<T> tape;
+    TrainLog log;
+    for (std::size_t step = 0; step < options.steps; ++step) {
+        const TrainBatch batch = next_batch(step);
+        tape.clear();
+        adam.zero_grad();
+        auto logits = model.forward(tape, batch.inputs, /*training=*/true, &rng);
+        auto out = policy(logits, batch.batch, loss::Sampler{&rng, nullptr});
+        tape.backward(out.loss);
+        if (options.clip > 0) optim::clip_grad_norm(params, options.clip);
+        adam.set_lr(schedule(step));
+        adam.step();
+        log.losses.push_back(static_cast<double>(out.loss.value()()));
+        log.tokens += batch.tokens;
+        progress.update(step + 1, log.losses.back(), log.tokens);
+    }
+    return log;
+}
+
+}  // namespace cringe::train
