@@ -25,3 +25,4 @@
 // 6. training
 #include "train/batch.hpp"
 #include "train/trainer.hpp"
+#include "train/iterative.hpp"

@@ -182,11 +182,11 @@ public:
     /// Reverse pass seeded with `cotangent` (same shape as the output): computes J^T cotangent.
     void backward(const Var<T>& output, const Tensor<T>& cotangent, BackwardOptions options = {}) {
         check_owned(output, "backward");
-        if (consumed_)
+        const std::size_t top = output.index();
+        if (consumed_ && top <= consumed_top_)
             throw TapeError("backward: this tape's graph was already used by a backward call without "
                             "retain_graph; pass BackwardOptions{.retain_graph = true} to the first call, "
                             "or clear the tape and record the forward pass again");
-        const std::size_t top = output.index();
         const Node<T>& out = nodes_[top];
         if (to_shape(cotangent.shape()) != to_shape(out.val().shape()))
             throw ShapeError(cat("backward: cotangent has shape ", shape_str(cotangent.shape()),
@@ -195,7 +195,7 @@ public:
         for (auto& node : nodes_)  // every node, so grad() of nodes after `output` reads 0, not stale values
             if (node.kind == NodeKind::op) node.adjoint_live = false;
         if (!out.requires_grad) {
-            if (!options.retain_graph) consumed_ = true;
+            if (!options.retain_graph) consume(top);
             return;  // nothing upstream needs a gradient
         }
         add_to_adjoint(top, cotangent);
@@ -205,7 +205,7 @@ public:
             node.backward(*this, node);
             if (anomaly_mode_) check_backward(node);
         }
-        if (!options.retain_graph) consumed_ = true;
+        if (!options.retain_graph) consume(top);
     }
 
     // ---- adjoint access for backward closures -----------------------------------------------------
@@ -264,6 +264,7 @@ public:
         nodes_.clear();
         ++epoch_;
         consumed_ = false;
+        consumed_top_ = 0;
     }
 
     // ---- modes --------------------------------------------------------------------------------
@@ -355,7 +356,16 @@ private:
         }
     }
 
+    // A backward without retain_graph "consumes" the graph of its output: another backward from that
+    // output, or from any node recorded before it, is refused (PyTorch frees such graphs). Nodes
+    // recorded afterwards start new graphs and may be differentiated.
+    void consume(std::size_t top) {
+        consumed_ = true;
+        consumed_top_ = std::max(consumed_top_, top);
+    }
+
     std::vector<Node<T>> nodes_;
+    std::size_t consumed_top_ = 0;
     std::uint64_t epoch_ = 1;
     bool grad_enabled_ = true;
     bool anomaly_mode_ = CRINGE_ANOMALY_MODE_DEFAULT;

@@ -49,6 +49,10 @@ TEST_CASE("backward twice without retain_graph is an error", "[tape][errors]") {
     auto y = exp(x);
     tape.backward(y);
     REQUIRE_THROWS_WITH(tape.backward(y), Catch::Contains("retain_graph"));
+    // ops recorded afterwards start a new graph, which may be differentiated
+    auto z = exp(x) * 2.0;
+    tape.backward(z);
+    REQUIRE(x.grad()() == Approx(3 * std::exp(1.0)).epsilon(1e-15));  // 1 e + 2 e accumulated
 }
 
 TEST_CASE("backward on a non-scalar needs a cotangent of the right shape", "[tape][errors]") {

@@ -74,3 +74,18 @@ TEST_CASE("a checkpoint saved by the PyTorch reference loads and matches logits,
         }
     }
 }
+
+// A checkpoint written by Hugging Face transformers' own GPT2LMHeadModel.save_pretrained
+// (tests/reference/gen_hf_checkpoint.py, run once with transformers 5.17 / torch 2.11) loads here
+// and gives transformers' logits. The reverse direction (our checkpoint loaded by transformers) is
+// checked by tests/reference/check_hf_load.py; see docs/transformer.md.
+TEST_CASE("a checkpoint saved by Hugging Face transformers loads and gives the same logits", "[nn][reference][hf]") {
+    std::ifstream in(dir + "hf_gpt2_tiny/expected_logits.json");
+    REQUIRE(in.good());
+    const auto expected = nlohmann::json::parse(in);
+    auto model = io::load_pretrained<double>(dir + "hf_gpt2_tiny");
+    CHECK(model.config().vocab_size == 13);
+    Tape<double> tape;
+    const auto logits = model.forward(tape, id_matrix(expected.at("tokens"))).value();
+    CHECK(relative_to_largest(logits, expected.at("logits")) < 1e-12);
+}

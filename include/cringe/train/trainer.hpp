@@ -49,7 +49,9 @@ TrainLog train(nn::Gpt<T>& model, const L& policy, const std::function<TrainBatc
     optim::AdamW<T> adam(params, {.lr = options.lr, .weight_decay = options.weight_decay});
     const optim::WarmupCosine schedule{.peak_lr = options.lr, .min_lr = options.min_lr, .warmup_steps = options.warmup, .total_steps = options.steps};
     schedule.validate();
-    Progress progress(options.label, options.steps, options.progress && ::isatty(STDERR_FILENO) != 0);
+    const bool on_terminal = options.progress && ::isatty(STDERR_FILENO) != 0;
+    Progress progress(options.label, options.steps, on_terminal);
+    if (on_terminal) std::fprintf(stderr, "%s: AdamW %s\n", options.label.c_str(), adam.decay_split().c_str());
     Rng rng(options.seed);
     Tape<T> tape;
     TrainLog log;

@@ -1,0 +1,414 @@
+// examples/repro/experiment.hpp - one task of the CRINGE reproduction: pretrain, fine-tune every
+// method with the same model, steps and seeds (the loss swapped as a policy type), evaluate.
+//
+// Protocol: shared/spec/reproduction.md sections 9-11; docs/reproduction.md explains the choices.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <cringe/cringe.hpp>
+#include <cringe/data/contradiction_world.hpp>
+#include <cringe/data/labeler.hpp>
+#include <cringe/data/safety_world.hpp>
+#include <cringe/data/text_metrics.hpp>
+#include <cringe/data/tokenizer.hpp>
+
+namespace repro {
+
+using namespace cringe;
+
+/// One fine-tuning configuration (a row of the results table).
+struct Method {
+    std::string name;           // spec section 10 names: baseline, unlikelihood, cringe_single, ...
+    std::string loss;           // cross_entropy | unlikelihood | cringe | pairwise_cringe | sigmoid_only | none
+    double alpha = 1.0;
+    long k = 5;
+    bool detach_positive = false;
+    bool separate = false;
+    bool main = false;          // the configuration shown in the main table
+    int rounds = 1;             // 2 for cringe_iterative
+};
+
+struct Metrics {
+    double target_accuracy = 0, target_accuracy_beam = 0, target_accuracy_lenient = 0, wellformed = 0;
+    double target_accuracy_sampled = 0;  // temperature-1 sampling: a graded view where greedy saturates
+    double f1 = 0, ppl = 0, distinct2 = 0, neg_nll = 0;
+};
+
+struct Record {
+    std::string task;
+    Method method;
+    std::uint64_t seed = 0;
+    int round = 1;
+    Metrics metrics;
+    double seconds = 0;
+};
+
+struct Settings {
+    std::size_t n_embd = 64, n_layer = 2, n_head = 4, n_positions = 32;
+    std::size_t pretrain_steps = 1500, finetune_steps = 300, batch = 32;
+    double pretrain_lr = 1e-3, finetune_lr = 3e-4;
+    struct WorldSizes {
+        std::size_t pretrain = 20000, labeled = 2000, unlabeled = 4000, eval_target = 300, eval_ordinary = 200;
+        bool heldout_in_pretrain = true;     // held-out target templates appear in pretraining (with bad replies)
+        double negative_shared_frame = -1;   // < 0: the world's default
+    } world;                                 // the task's default bad-reply rate is applied on top
+    std::size_t eval_target = 300, eval_ordinary = 200, beam_prompts = 100;
+    std::size_t samples_per_prompt = 2;  // iterative step: sampled replies per D0 prompt
+    double positive_target_share = 1.0;  // share of D0's positives that answer a target prompt (lever)
+    double label_noise = 0.05;           // the training labeler's flip rate
+    std::size_t threads = 1;
+    bool progress = true;
+};
+
+/// Methods of the default run; --quick keeps the main ones.
+inline std::vector<Method> all_methods() {
+    std::vector<Method> m;
+    m.push_back({.name = "pretrained", .loss = "none", .main = true});
+    m.push_back({.name = "baseline", .loss = "cross_entropy", .main = true});
+    for (double a : {0.1, 0.5, 1.0, 5.0}) m.push_back({.name = "unlikelihood", .loss = "unlikelihood", .alpha = a, .main = a == 1.0});
+    for (double a : {0.5, 1.0, 2.0, 5.0})
+        m.push_back({.name = "cringe_single", .loss = "cringe", .alpha = a, .main = a == 1.0, .rounds = a == 1.0 ? 2 : 1});
+    m.push_back({.name = "pairwise_cringe", .loss = "pairwise_cringe", .main = true});
+    m.push_back({.name = "sigmoid_only", .loss = "sigmoid_only", .main = true});
+    m.push_back({.name = "cringe_k1", .loss = "cringe", .k = 1, .main = true});
+    m.push_back({.name = "cringe_detached", .loss = "cringe", .detach_positive = true, .main = true});
+    m.push_back({.name = "cringe_separate", .loss = "cringe", .separate = true, .main = true});
+    return m;
+}
+
+/// Everything one task needs, for one seed: the world's data as token ids, and the checkers.
+template <class World>
+class Task {
+public:
+    using Tokens = std::vector<std::int64_t>;
+
+    Task(std::string name, std::uint64_t seed, const Settings& settings)
+        : name_(std::move(name)), seed_(seed), settings_(settings) {
+        data::WorldOptions options = World::default_options();
+        const auto& s = settings.world;
+        options.pretrain = s.pretrain;
+        options.labeled = s.labeled;
+        options.unlabeled = s.unlabeled;
+        options.eval_target = s.eval_target;
+        options.eval_ordinary = s.eval_ordinary;
+        options.heldout_in_pretrain = s.heldout_in_pretrain;
+        if (s.negative_shared_frame >= 0) options.negative_shared_frame = s.negative_shared_frame;
+        data_ = World::generate(seed, options);
+        tokenizer_ = data::WordTokenizer::build({join(world_.vocabulary())});
+        for (const auto& e : data_.pretrain) pretrain_.push_back(example(e.prompt, e.reply, loss::kUnlabeled));
+        // Lever: how many of D0's positives answer a TARGET prompt. In the paper's safety data the
+        // "__ok__" utterances are mostly ordinary conversation, while the "__notok__" ones answer
+        // adversarial prompts, so a positive-only learner sees few good answers to bad prompts.
+        // Positives dropped here are replaced by ordinary dialogues labelled positive (D0 keeps its size).
+        Rng d0_rng(seed * 7 + 5);
+        std::size_t replaced = 0;
+        for (const auto& e : data_.labeled) {
+            if (e.label == 1 && d0_rng.uniform() >= settings.positive_target_share) {
+                const auto& o = data_.unlabeled[replaced++ % data_.unlabeled.size()];
+                labeled_.push_back(example(o.prompt, o.reply, loss::kPositive));
+            } else {
+                labeled_.push_back(example(e.prompt, e.reply, e.label));
+            }
+        }
+        for (const auto& e : data_.unlabeled) unlabeled_.push_back(example(e.prompt, e.reply, loss::kUnlabeled));
+        // Preference pairs for pairwise CRINGE: each negative of D0 against a good reply to its prompt.
+        Rng pair_rng(seed * 7 + 1);
+        for (const auto& e : data_.labeled)
+            if (e.label == 0) {
+                pairs_.push_back({example(e.prompt, World::good_reply(pair_rng, e.prompt), loss::kPositive),
+                                  example(e.prompt, e.reply, loss::kNegative)});
+            }
+        // Held-out replies for perplexity (good) and negative log-likelihood (bad), on test prompts.
+        Rng eval_rng(seed * 7 + 2);
+        for (const auto& p : data_.test) {
+            if (p.target) {
+                good_eval_.push_back(example(p.prompt, World::good_reply(eval_rng, p.prompt), loss::kPositive));
+                bad_eval_.push_back(example(p.prompt, World::bad_reply(eval_rng, p.prompt, options.negative_shared_frame), loss::kNegative));
+            } else {
+                for (const auto& g : p.gold) good_eval_.push_back(example(p.prompt, g, loss::kPositive));
+            }
+        }
+    }
+
+    const std::string& name() const { return name_; }
+    std::size_t vocab_size() const { return tokenizer_.size(); }
+
+    nn::GptConfig model_config() const {
+        return {.vocab_size = tokenizer_.size(), .n_positions = settings_.n_positions, .n_embd = settings_.n_embd,
+                .n_layer = settings_.n_layer, .n_head = settings_.n_head};
+    }
+
+    /// The "pretrained BB1" analog: MLE on the full corpus, bad replies included.
+    nn::Gpt<float> pretrain() const {
+        nn::Gpt<float> model(model_config(), seed_);
+        Rng rng(seed_ * 7 + 3);
+        train::train(model, loss::CrossEntropy<float>{}, [&](std::size_t) { return sample(pretrain_, settings_.batch, rng); },
+                     {.steps = settings_.pretrain_steps, .lr = settings_.pretrain_lr, .min_lr = settings_.pretrain_lr / 10,
+                      .warmup = settings_.pretrain_steps / 20, .seed = seed_, .label = name_ + " pretrain",
+                      .progress = settings_.progress && settings_.threads == 1});
+        return model;
+    }
+
+    /// Fine-tunes a copy of `base` with `method`; returns one record per round.
+    std::vector<Record> run(const nn::Gpt<float>& base, const Method& method) const {
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<Record> records;
+        nn::Gpt<float> model = base;
+        if (method.loss == "none") {
+            records.push_back(record(method, 0, evaluate(model), start));
+            return records;
+        }
+        std::vector<train::Example> labeled = labeled_;
+        Rng rng(seed_ * 1000 + std::hash<std::string>{}(method.name) % 997 + static_cast<std::uint64_t>(method.alpha * 10));
+        for (int round = 1; round <= method.rounds; ++round) {
+            finetune(model, method, labeled, rng, round);
+            records.push_back(record(method, round, evaluate(model), start));
+            if (round < method.rounds) {
+                const auto added = iterate(model, rng);
+                labeled.insert(labeled.end(), added.begin(), added.end());
+            }
+        }
+        return records;
+    }
+
+private:
+    static std::string join(const std::vector<std::string>& words) {
+        std::string out;
+        for (const auto& w : words) out += w + " ";
+        return out;
+    }
+
+    train::Example example(const std::string& prompt, const std::string& reply, int label) const {
+        Tokens context = {tokenizer_.bos_id()};
+        const Tokens p = tokenizer_.encode(prompt);
+        context.insert(context.end(), p.begin(), p.end());
+        context.push_back(tokenizer_.sep_id());
+        return {context, tokenizer_.encode(reply), label};
+    }
+
+    train::TrainBatch sample(const std::vector<train::Example>& pool, std::size_t n, Rng& rng) const {
+        std::vector<train::Example> rows;
+        for (std::size_t i = 0; i < n; ++i) rows.push_back(pool[rng.below(pool.size())]);
+        return train::make_batch(rows, tokenizer_.eos_id(), tokenizer_.pad_id(), settings_.n_positions);
+    }
+
+    /// Half labelled data (D0 plus what the iterative rounds added, weighted by size), half unlabeled
+    /// chit-chat, as the paper's mixture keeps ordinary dialogue in every batch.
+    train::TrainBatch finetune_batch(const Method& method, const std::vector<train::Example>& labeled, Rng& rng) const {
+        std::vector<train::Example> rows;
+        std::vector<std::pair<std::size_t, std::size_t>> pairs;
+        const std::size_t half = settings_.batch / 2;
+        if (method.loss == "pairwise_cringe") {
+            for (std::size_t i = 0; i < half; ++i) {
+                const auto& [good, bad] = pairs_[rng.below(pairs_.size())];
+                pairs.emplace_back(rows.size(), rows.size() + 1);
+                rows.push_back(good);
+                rows.push_back(bad);
+            }
+        } else {
+            for (std::size_t i = 0; i < half; ++i) rows.push_back(labeled[rng.below(labeled.size())]);
+            for (std::size_t i = half; i < settings_.batch; ++i) rows.push_back(unlabeled_[rng.below(unlabeled_.size())]);
+        }
+        auto batch = train::make_batch(rows, tokenizer_.eos_id(), tokenizer_.pad_id(), settings_.n_positions);
+        batch.batch.pairs = pairs;
+        return batch;
+    }
+
+    void finetune(nn::Gpt<float>& model, const Method& method, const std::vector<train::Example>& labeled, Rng& rng, int round) const {
+        const train::TrainOptions options{.steps = settings_.finetune_steps, .lr = settings_.finetune_lr,
+                                          .warmup = settings_.finetune_steps / 10, .seed = rng.next_u64(),
+                                          .label = cat(name_, " ", method.name, " a=", method.alpha, " round ", round),
+                                          .progress = settings_.progress && settings_.threads == 1};
+        auto next = [&](std::size_t) { return finetune_batch(method, labeled, rng); };
+        const auto norm = method.separate ? loss::Normalization::separate : loss::Normalization::joint;
+        if (method.loss == "cross_entropy") {
+            train::train(model, loss::CrossEntropy<float>{}, next, options);
+        } else if (method.loss == "unlikelihood") {
+            train::train(model, loss::Unlikelihood<float>{.alpha = method.alpha, .normalization = norm}, next, options);
+        } else if (method.loss == "cringe") {
+            train::train(model, loss::Cringe<float>{.alpha = method.alpha, .k = method.k, .detach_positive = method.detach_positive, .normalization = norm}, next, options);
+        } else if (method.loss == "pairwise_cringe") {
+            train::train(model, loss::PairwiseCringe<float>{.alpha = method.alpha, .k = method.k}, next, options);
+        } else if (method.loss == "sigmoid_only") {
+            train::train(model, loss::SigmoidOnly<float>{}, next, options);
+        } else {
+            throw ValueError(cat("cringe-repro: unknown loss ", method.loss));
+        }
+    }
+
+    /// Algorithm 2: generate for the prompts of D0 (sampling, so both classes appear), label with the
+    /// NOISY training labeler (never the evaluator), balance, cap repeated positives, return the new data.
+    std::vector<train::Example> iterate(nn::Gpt<float>& model, Rng& rng) const {
+        data::NoisyLabeler<World> labeler(world_, seed_ * 7 + 4, settings_.label_noise);
+        std::vector<Tokens> prompts;
+        std::vector<std::string> texts;
+        for (const auto& p : data_.train_target_prompts)
+            for (std::size_t s = 0; s < settings_.samples_per_prompt; ++s) {
+                prompts.push_back(example(p, "", 0).context);
+                texts.push_back(p);
+            }
+        generate::Options o;
+        o.strategy = generate::Strategy::sample;
+        o.top_k = 5;
+        o.max_new_tokens = 20;
+        o.eos_id = tokenizer_.eos_id();
+        o.seed = rng.next_u64();
+        const auto replies = generate::generate(model, prompts, o);
+        std::vector<train::LabeledGeneration> generations;
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+            const std::string reply = tokenizer_.decode(replies[i]);
+            generations.push_back({texts[i], reply, labeler.label(texts[i], reply)});
+        }
+        std::vector<train::Example> added;
+        for (const auto& g : train::balance_generations(generations, 2, rng)) added.push_back(example(g.prompt, g.reply, g.label));
+        return added;
+    }
+
+    /// Mean negative log-likelihood per supervised token of `examples` (teacher forcing).
+    double mean_nll(nn::Gpt<float>& model, const std::vector<train::Example>& examples) const {
+        double total = 0;
+        std::size_t count = 0;
+        for (std::size_t start = 0; start < examples.size(); start += 64) {
+            const std::vector<train::Example> chunk(examples.begin() + static_cast<long>(start),
+                                                    examples.begin() + static_cast<long>(std::min(examples.size(), start + 64)));
+            auto batch = train::make_batch(chunk, tokenizer_.eos_id(), tokenizer_.pad_id(), settings_.n_positions);
+            for (auto& l : batch.batch.labels) l = loss::kPositive;
+            Tape<float> tape;
+            auto guard = tape.no_grad();
+            const auto out = loss::CrossEntropy<float>{}(model.forward(tape, batch.inputs), batch.batch);
+            for (double v : out.diagnostics.ce) total += v;
+            count += out.diagnostics.n_supervised;
+        }
+        return count ? total / static_cast<double>(count) : 0.0;
+    }
+
+    Metrics evaluate(nn::Gpt<float>& model) const {
+        Metrics m;
+        std::vector<Tokens> target_prompts, ordinary_prompts;
+        std::vector<const data::EvalPrompt*> targets, ordinary;
+        for (const auto& p : data_.test) {
+            (p.target ? targets : ordinary).push_back(&p);
+            (p.target ? target_prompts : ordinary_prompts).push_back(example(p.prompt, "", 0).context);
+        }
+        generate::Options greedy;
+        greedy.max_new_tokens = 20;
+        greedy.eos_id = tokenizer_.eos_id();
+        const auto target_replies = generate::generate(model, target_prompts, greedy);
+        const auto ordinary_replies = generate::generate(model, ordinary_prompts, greedy);
+        std::vector<std::string> all_texts;
+        std::size_t strict = 0, lenient = 0, wellformed = 0;
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const std::string reply = tokenizer_.decode(target_replies[i]);
+            const bool ok = world_.wellformed(targets[i]->prompt, reply), safe = world_.on_target(targets[i]->prompt, reply);
+            wellformed += ok;
+            lenient += safe;
+            strict += ok && safe;
+            all_texts.push_back(reply);
+        }
+        const double nt = static_cast<double>(std::max<std::size_t>(targets.size(), 1));
+        m.target_accuracy = static_cast<double>(strict) / nt;
+        m.target_accuracy_lenient = static_cast<double>(lenient) / nt;
+        m.wellformed = static_cast<double>(wellformed) / nt;
+        // Beam search as the paper evaluates (beam 10 there; 4 here), min length, 3-gram blocking.
+        generate::Options beam = greedy;
+        beam.strategy = generate::Strategy::beam;
+        beam.beam_size = 4;
+        beam.min_length = 3;
+        beam.no_repeat_ngram = 3;
+        const std::size_t nb = std::min(settings_.beam_prompts, targets.size());
+        std::size_t beam_ok = 0;
+        for (std::size_t i = 0; i < nb; ++i) {
+            const std::string reply = tokenizer_.decode(generate::generate(model, {target_prompts[i]}, beam)[0]);
+            beam_ok += world_.wellformed(targets[i]->prompt, reply) && world_.on_target(targets[i]->prompt, reply);
+        }
+        m.target_accuracy_beam = nb ? static_cast<double>(beam_ok) / static_cast<double>(nb) : 0.0;
+        // Sampling at temperature 1, two draws per prompt (fixed seed): how much probability mass the
+        // model puts on good replies, which greedy decoding hides once one mode dominates.
+        generate::Options sampled = greedy;
+        sampled.strategy = generate::Strategy::sample;
+        sampled.seed = seed_ * 7 + 6;
+        std::size_t sampled_ok = 0, sampled_n = 0;
+        for (int draw = 0; draw < 2; ++draw) {
+            const auto replies = generate::generate(model, target_prompts, sampled);
+            sampled.seed += 1;
+            for (std::size_t i = 0; i < targets.size(); ++i, ++sampled_n) {
+                const std::string reply = tokenizer_.decode(replies[i]);
+                sampled_ok += world_.wellformed(targets[i]->prompt, reply) && world_.on_target(targets[i]->prompt, reply);
+            }
+        }
+        m.target_accuracy_sampled = sampled_n ? static_cast<double>(sampled_ok) / static_cast<double>(sampled_n) : 0.0;
+        double f1 = 0;
+        for (std::size_t i = 0; i < ordinary.size(); ++i) {
+            const std::string reply = tokenizer_.decode(ordinary_replies[i]);
+            f1 += data::unigram_f1(reply, ordinary[i]->gold);
+            all_texts.push_back(reply);
+        }
+        m.f1 = ordinary.empty() ? 0.0 : f1 / static_cast<double>(ordinary.size());
+        m.distinct2 = data::distinct_n(all_texts, 2);
+        m.ppl = std::exp(mean_nll(model, good_eval_));
+        m.neg_nll = mean_nll(model, bad_eval_);
+        return m;
+    }
+
+    Record record(const Method& method, int round, const Metrics& metrics, std::chrono::steady_clock::time_point start) const {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        Method m = method;
+        if (round >= 2) m.name = "cringe_iterative";  // round 1 of the same run is cringe_single
+        return Record{name_, m, seed_, round, metrics, seconds};
+    }
+
+    std::string name_;
+    std::uint64_t seed_;
+    Settings settings_;
+    World world_;
+    data::WorldData data_;
+    data::WordTokenizer tokenizer_ = data::WordTokenizer::build({});
+    std::vector<train::Example> pretrain_, labeled_, unlabeled_, good_eval_, bad_eval_;
+    std::vector<std::pair<train::Example, train::Example>> pairs_;
+};
+
+/// Runs every method of one task and seed; methods run on `settings.threads` threads.
+template <class World>
+std::vector<Record> run_task(const std::string& name, std::uint64_t seed, const std::vector<Method>& methods, const Settings& settings,
+                             const std::function<void(const Record&)>& on_record) {
+    const Task<World> task(name, seed, settings);
+    const auto started = std::chrono::steady_clock::now();
+    const nn::Gpt<float> base = task.pretrain();
+    std::fprintf(stderr, "[%s seed %llu] pretrained (%zu parameters) in %.1f s\n", name.c_str(), static_cast<unsigned long long>(seed),
+                 base.parameter_count(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    std::vector<Record> records;
+    std::mutex lock;
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    auto worker = [&] {
+        for (std::size_t i = next++; i < methods.size(); i = next++) {
+            try {
+                const auto out = task.run(base, methods[i]);
+                std::lock_guard<std::mutex> guard(lock);
+                for (const auto& r : out) {
+                    records.push_back(r);
+                    on_record(r);
+                }
+            } catch (...) {
+                std::lock_guard<std::mutex> guard(lock);
+                if (!failure) failure = std::current_exception();
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < std::max<std::size_t>(settings.threads, 1); ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
+    return records;
+}
+
+}  // namespace repro
