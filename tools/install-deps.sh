@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev             # JSON: cringe-ref, config.json, safetensors headers, summaries
   libcli11-dev                   # command lines of the example programs
   gnuplot-nox                    # plots of the reproduction (PNG and SVG)
+  clang libclang-rt-14-dev       # libFuzzer harnesses (tools/fuzz.sh)
 )
 
 missing=()

@@ -2,7 +2,7 @@
 # The whole test suite: installs missing packages, builds every test and example, runs them with CTest,
 # then rebuilds with -fsanitize=address,undefined and runs everything again.
 #   tools/test.sh              # both passes
-#   CRINGE_SKIP_SANITIZE=1 tools/test.sh   # the plain pass only (quick local loop)
+#   CRINGE_SKIP_SANITIZE=1 CRINGE_SKIP_FUZZ=1 tools/test.sh   # the plain pass only (quick local loop)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -23,4 +23,9 @@ if [[ "${CRINGE_SKIP_SANITIZE:-0}" != 1 ]]; then
   echo "== ctest under ASan + UBSan =="
   (cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      CRINGE_SANITIZED=1 ctest --output-on-failure -j "$jobs")
+fi
+
+if [[ "${CRINGE_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== fuzzing (libFuzzer, bounded) =="
+  bash tools/fuzz.sh "${CRINGE_FUZZ_SECONDS:-30}"
 fi

@@ -23,6 +23,7 @@
 #include <functional>
 #include <initializer_list>
 #include <source_location>
+#include <version>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,7 +41,27 @@ namespace cringe {
 template <class T>
 class Tape;
 
+/// Where a node was created (anomaly messages name it). std::source_location where the standard
+/// library provides it; otherwise (clang 14 with libstdc++ 12, used for the fuzzers) the same two
+/// fields from the compiler builtins that std::source_location is built on.
+#if defined(__cpp_lib_source_location)
 using Where = std::source_location;
+#else
+struct Where {
+    static constexpr Where current(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) noexcept {
+        Where w;
+        w.file_ = file;
+        w.line_ = line;
+        return w;
+    }
+    constexpr const char* file_name() const noexcept { return file_; }
+    constexpr unsigned line() const noexcept { return line_; }
+
+private:
+    const char* file_ = "";
+    unsigned line_ = 0;
+};
+#endif
 
 /// A named trainable tensor that outlives tapes (model weights). grad accumulates across steps
 /// until zero_grad().
@@ -109,7 +130,7 @@ struct Node {
     bool requires_grad = false;
     std::vector<std::size_t> inputs;  // for inspection (DOT, trace) and anomaly messages
     Backward backward;              // adds adjoint contributions into the inputs
-    std::source_location where;     // the line that created the node (anomaly messages)
+    Where where;                    // the line that created the node (anomaly messages)
 
     const Tensor<T>& val() const { return parameter ? parameter->value : value; }
 };

@@ -79,6 +79,12 @@ public:
     std::vector<Tensor<T>>& first_moments() { return m_; }
     std::vector<Tensor<T>>& second_moments() { return v_; }
     void set_steps_taken(std::size_t t) { t_ = t; }
+    /// Points the optimiser at new Parameter objects (same shapes and order), e.g. after the model
+    /// was replaced by a loaded checkpoint.
+    void rebind(std::vector<Parameter<T>*> params) {
+        if (params.size() != params_.size()) throw ValueError(cat("AdamW::rebind: ", params.size(), " parameters; expected ", params_.size()));
+        params_ = std::move(params);
+    }
 
 private:
     std::vector<Parameter<T>*> params_;

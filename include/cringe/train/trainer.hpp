@@ -20,6 +20,7 @@
 #include "../optim/schedule.hpp"
 #include "batch.hpp"
 #include "progress.hpp"
+#include "training_state.hpp"
 
 namespace cringe::train {
 
@@ -33,6 +34,9 @@ struct TrainOptions {
     std::uint64_t seed = 0;     // CRINGE sampling and dropout
     std::string label = "train";
     bool progress = true;       // progress line (only on a terminal)
+    std::filesystem::path checkpoint_dir{};  // empty: no training checkpoints
+    std::size_t checkpoint_every = 0;      // save the training state every N steps (and at the end)
+    bool resume = false;                   // continue from checkpoint_dir's latest state, if any
 };
 
 struct TrainLog {
@@ -55,7 +59,16 @@ TrainLog train(nn::Gpt<T>& model, const L& policy, const std::function<TrainBatc
     Rng rng(options.seed);
     Tape<T> tape;
     TrainLog log;
-    for (std::size_t step = 0; step < options.steps; ++step) {
+    std::size_t first_step = 0;
+    if (options.resume && !options.checkpoint_dir.empty())
+        if (const auto point = load_training_state(options.checkpoint_dir, model, adam)) {
+            first_step = point->step;
+            rng.set_state(point->rng);
+            params.clear();  // load_training_state replaced the model's parameters: point at the new ones
+            for (auto& p : model.parameters()) params.push_back(&p);
+            adam.rebind(params);
+        }
+    for (std::size_t step = first_step; step < options.steps; ++step) {
         const TrainBatch batch = next_batch(step);
         tape.clear();
         adam.zero_grad();
@@ -68,6 +81,9 @@ TrainLog train(nn::Gpt<T>& model, const L& policy, const std::function<TrainBatc
         log.losses.push_back(static_cast<double>(out.loss.value()()));
         log.tokens += batch.tokens;
         progress.update(step + 1, log.losses.back(), log.tokens);
+        if (options.checkpoint_every > 0 && !options.checkpoint_dir.empty() &&
+            ((step + 1) % options.checkpoint_every == 0 || step + 1 == options.steps))
+            save_training_state(options.checkpoint_dir, model, adam, step + 1, rng);
     }
     return log;
 }

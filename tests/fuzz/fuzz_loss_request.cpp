@@ -1,0 +1,19 @@
+// libFuzzer harness: arbitrary bytes as `cringe-ref loss` input. Parsing and evaluation must either
+// succeed or throw cringe::Error (exit status 2 in cringe-ref): never crash, never UB.
+#include <cstdint>
+#include <string>
+
+#include <cringe/io/json_file.hpp>
+#include <cringe/io/loss_request.hpp>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string text(reinterpret_cast<const char*>(data), size);
+    try {
+        const auto request = cringe::io::parse_loss_request(cringe::io::parse_json(text, "input"));
+        if (request.logits.size() > 100000) return 0;  // keep each run fast
+        (void)cringe::io::evaluate_loss_request<double>(request);
+        (void)cringe::io::evaluate_loss_request<float>(request);
+    } catch (const cringe::Error&) {
+    }
+    return 0;
+}
