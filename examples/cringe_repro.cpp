@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round");
     app.add_option("--positive-target-share", settings.positive_target_share,
                    "data lever: share of D0's positives that answer a target prompt (the rest are ordinary dialogues)")->check(CLI::Range(0.0, 1.0));
+    app.add_flag("--token-level", settings.token_level, "label D0's negatives per token: only the bad words are negative");
     bool unseen = false;
     app.add_flag("--heldout-unseen", unseen, "world lever: held-out target templates never appear in pretraining");
     app.add_option("--shared-frame", settings.world.negative_shared_frame, "world lever: share of bad replies built on a good reply's frame (0..1)");

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -63,6 +64,7 @@ struct Settings {
     std::size_t eval_target = 300, eval_ordinary = 200, beam_prompts = 100;
     std::size_t samples_per_prompt = 2;  // iterative step: sampled replies per D0 prompt
     double positive_target_share = 1.0;  // share of D0's positives that answer a target prompt (lever)
+    bool token_level = false;            // D0 negatives labelled per token (only the bad words are negative)
     double label_noise = 0.05;           // the training labeler's flip rate
     std::size_t threads = 1;
     bool progress = true;
@@ -116,6 +118,7 @@ public:
                 labeled_.push_back(example(o.prompt, o.reply, loss::kPositive));
             } else {
                 labeled_.push_back(example(e.prompt, e.reply, e.label));
+                if (e.label == 0 && settings.token_level) bad_words_[labeled_.size() - 1] = world_.bad_word_mask(e.prompt, e.reply);
             }
         }
         for (const auto& e : data_.unlabeled) unlabeled_.push_back(example(e.prompt, e.reply, loss::kUnlabeled));
@@ -205,6 +208,7 @@ private:
     train::TrainBatch finetune_batch(const Method& method, const std::vector<train::Example>& labeled, Rng& rng) const {
         std::vector<train::Example> rows;
         std::vector<std::pair<std::size_t, std::size_t>> pairs;
+        std::vector<std::size_t> picks, split_sources;  // indices into `labeled` of the first rows
         const std::size_t half = settings_.batch / 2;
         if (method.loss == "pairwise_cringe") {
             for (std::size_t i = 0; i < half; ++i) {
@@ -214,10 +218,37 @@ private:
                 rows.push_back(bad);
             }
         } else {
-            for (std::size_t i = 0; i < half; ++i) rows.push_back(labeled[rng.below(labeled.size())]);
+            for (std::size_t i = 0; i < half; ++i) {
+                const std::size_t pick = rng.below(labeled.size());
+                rows.push_back(labeled[pick]);
+                picks.push_back(pick);
+            }
             for (std::size_t i = half; i < settings_.batch; ++i) rows.push_back(unlabeled_[rng.below(unlabeled_.size())]);
         }
+        // Token-level labels (--token-level): a D0 negative becomes two rows, the bad words as a
+        // negative row and the rest of the reply as an unlabeled (CE) row, so the negative term never
+        // touches the tokens that good replies share.
+        std::vector<std::pair<std::size_t, const std::vector<bool>*>> split;  // (row of the copy, mask)
+        for (std::size_t r = 0; r < picks.size(); ++r)
+            if (auto it = bad_words_.find(picks[r]); it != bad_words_.end() && rows[r].label == loss::kNegative) {
+                split.emplace_back(rows.size(), &it->second);
+                rows.push_back(rows[r]);
+                rows.back().label = loss::kUnlabeled;
+                split.back().first = rows.size() - 1;
+                split_sources.push_back(r);
+            }
         auto batch = train::make_batch(rows, tokenizer_.eos_id(), tokenizer_.pad_id(), settings_.n_positions);
+        for (std::size_t k = 0; k < split.size(); ++k) {
+            const std::size_t neg = split_sources[k], copy = split[k].first;
+            const std::vector<bool>& bad = *split[k].second;
+            const std::size_t first = rows[neg].context.size() - 1;  // target position of reply word 0
+            for (std::size_t t = first; t < batch.batch.targets.shape()[1]; ++t) {
+                const std::size_t word = t - first;  // word index in the reply; == reply size: EOS
+                const bool is_bad = word < bad.size() && bad[word];
+                if (!is_bad) batch.batch.targets(neg, t) = tokenizer_.pad_id();
+                else batch.batch.targets(copy, t) = tokenizer_.pad_id();
+            }
+        }
         batch.batch.pairs = pairs;
         return batch;
     }
@@ -373,6 +404,7 @@ private:
     data::WordTokenizer tokenizer_ = data::WordTokenizer::build({});
     std::vector<train::Example> pretrain_, labeled_, unlabeled_, good_eval_, bad_eval_;
     std::vector<std::pair<train::Example, train::Example>> pairs_;
+    std::map<std::size_t, std::vector<bool>> bad_words_;  // token-level labels of D0 negatives (index in labeled_)
 };
 
 /// Runs every method of one task and seed; methods run on `settings.threads` threads.

@@ -56,7 +56,7 @@ public:
 #endif
         return ::operator new(bytes, alignment);
     }
-    static void deallocate(void* p, std::size_t bytes) noexcept {
+    static void deallocate(void* p, [[maybe_unused]] std::size_t bytes) noexcept {
 #ifndef CRINGE_NO_BUFFER_CACHE
         if (!dead() && instance().cached_ + bytes <= max_cached_bytes) {
             try {

@@ -43,6 +43,16 @@ struct Diagnostics {
     IdTensor sampled;             // [B,T] CRINGE positive used, -1 where none
     std::size_t n_supervised = 0; // the joint denominator
     std::size_t n_ce = 0, n_contrastive = 0;
+
+    /// Zero terms and no sampled ids for a [B,T] batch.
+    static Diagnostics empty(std::size_t B, std::size_t T) {
+        Diagnostics d;
+        d.ce = zeros<double>({B, T});
+        d.contrastive = zeros<double>({B, T});
+        d.sampled = IdTensor::from_shape({B, T});
+        d.sampled.fill(-1);
+        return d;
+    }
 };
 
 template <class T>

@@ -62,11 +62,8 @@ struct PairwiseCringe {
         };
 
         Output<T> out;
+        out.diagnostics = Diagnostics::empty(B, T_);
         Diagnostics& d = out.diagnostics;
-        d.ce = zeros<double>({B, T_});
-        d.contrastive = zeros<double>({B, T_});
-        d.sampled = IdTensor::from_shape({B, T_});
-        d.sampled.fill(-1);
         for (const auto& [w, l] : batch.pairs) d.n_supervised += count(w) + count(l);
         Tensor<T> G = zeros<T>({B, T_, V});
         if (d.n_supervised == 0) {

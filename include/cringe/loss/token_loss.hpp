@@ -42,11 +42,8 @@ Output<T> token_loss(const char* name, const Var<T>& logits, const Batch& batch,
     auto is_token = [&](std::size_t b, std::size_t t) { return batch.targets(b, t) != batch.pad_id; };
 
     Output<T> out;
+    out.diagnostics = Diagnostics::empty(B, T_);
     Diagnostics& d = out.diagnostics;
-    d.ce = zeros<double>({B, T_});
-    d.contrastive = zeros<double>({B, T_});
-    d.sampled = IdTensor::from_shape({B, T_});
-    d.sampled.fill(-1);
 
     // Pass 1: counts, which fix the weights of every term.
     for (std::size_t b = 0; b < B; ++b) {
