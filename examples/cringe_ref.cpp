@@ -92,7 +92,9 @@ json run_grad(const std::string& model_dir, const json& request) {
             throw ValueError(cat("targets[", i / tokens.shape()[1], "][", i % tokens.shape()[1], "] is ", r.targets.data()[i], "; expected < vocab_size = ", V));
     if (r.sampled)
         for (std::size_t i = 0; i < r.sampled->size(); ++i)
-            if (r.sampled->data()[i] >= V) throw ValueError(cat("sampled has id ", r.sampled->data()[i], "; expected < vocab_size = ", V));
+            if (r.sampled->data()[i] >= V)
+                throw ValueError(cat("sampled[", i / tokens.shape()[1], "][", i % tokens.shape()[1], "] is ", r.sampled->data()[i],
+                                     "; expected < vocab_size = ", V));
     return io::with_policy<T>(r, [&](const auto& policy) {
         policy.validate_options();
         Tape<T> tape;

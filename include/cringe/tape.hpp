@@ -345,11 +345,16 @@ private:
         return Var<T>(this, nodes_.size() - 1, epoch_);
     }
 
+    /// The op's name; a parameter leaf also names its Parameter ("parameter 'transformer.wte.weight'").
+    static std::string label(const Node<T>& node) {
+        if (node.parameter) return cat(node.op, " '", node.parameter->name, "'");
+        return node.op;
+    }
     std::string describe(const Node<T>& node) const {
         std::string inputs;
         for (std::size_t k = 0; k < node.inputs.size(); ++k)
             inputs += (k ? ", " : "") + shape_str(nodes_[node.inputs[k]].val().shape());
-        return cat(node.op, " (inputs ", inputs.empty() ? std::string("none") : inputs, "; output ",
+        return cat(label(node), " (inputs ", inputs.empty() ? std::string("none") : inputs, "; output ",
                    shape_str(node.val().shape()), ") created at ", node.where.file_name(), ":",
                    node.where.line());
     }
@@ -372,7 +377,7 @@ private:
             if (bad >= 0)
                 throw NumericalError(cat("anomaly: backward of ", describe(node),
                                          " produced a non-finite gradient at element ", bad,
-                                         " of its input ", nodes_[in].op, " ",
+                                         " of its input ", label(nodes_[in]), " ",
                                          shape_str(nodes_[in].val().shape())));
         }
     }

@@ -138,3 +138,79 @@ TEST_CASE("cringe-ref init, logits, grad: agree with the library in process", "[
     expect_bad("logits --model '" + dir + "'", R"({"tokens": [[1]]})", "model.safetensors");
     expect_bad("init --config /nonexistent.json --seed 1 --out '" + dir + "'", "", "/nonexistent.json");
 }
+
+TEST_CASE("cringe-ref: repeated keys, wrong types, T = 0, V = 1, option types, tokens, ids and --help", "[cli][cringe-ref][errors]") {
+    // loss errors (docs/errors.md, cringe-ref rows): each one whole message after "cringe-ref: "
+    auto says = [](const std::string& args, const std::string& input, const std::string& message) {
+        expect_bad(args, input, message);
+        const auto r = run_command(ref + " " + args, input);
+        CHECK(r.err == "cringe-ref: " + message + "\n");
+    };
+    says("loss", R"({"loss": "cringe", "logits": [[[0, 1]]], "loss": "unlikelihood"})", "input: key 'loss' appears twice in one JSON object");
+    auto j = tv2();
+    j["options"] = 5;
+    says("loss", j.dump(), "options is not an object");
+    j = tv2();
+    j["pad_id"] = "0";
+    says("loss", j.dump(), "pad_id is \"0\"; expected an integer");
+    j = tv2();
+    j["seed"] = -1;
+    says("loss", j.dump(), "seed is -1; expected a non-negative integer");
+    j = tv2();
+    j["seed"] = 1.5;
+    says("loss", j.dump(), "seed is 1.5; expected an integer");
+    says("loss", R"({"loss": "cringe", "logits": [[]], "targets": [[]], "labels": [0]})", "logits[0] has 0 positions; expected T >= 1");
+    says("loss", R"({"loss": "cringe", "logits": [[[0.5]]], "targets": [[0]], "labels": [0]})", "logits[0][0] has 1 entries; expected V >= 2");
+    j = tv2();
+    j["options"]["k"] = 1.5;
+    says("loss", j.dump(), "options.k is 1.5; expected an integer");
+    j = tv2();
+    j["options"]["alpha"] = "1";
+    says("loss", j.dump(), "options.alpha is \"1\"; expected a number");
+    j = tv2();
+    j["options"]["detach_positive"] = 1;
+    says("loss", j.dump(), "options.detach_positive is 1; expected true or false");
+    j = tv2();
+    j["options"]["normalization"] = "x";
+    says("loss", j.dump(), "options.normalization is \"x\"; expected \"joint\" or \"separate\"");
+    j = tv2();
+    j["loss"] = "pairwise_cringe";
+    j["pairs"] = {{1, 0}};
+    j["options"] = {{"loglik", "x"}};
+    says("loss", j.dump(), "options.loglik is \"x\"; expected \"sum\" or \"mean\"");
+    j["options"] = {{"loglik", "mean"}};
+    CHECK(run_command(ref + " loss", j.dump()).status == 0);  // the same request with a valid option runs
+
+    // model errors: tokens, and ids checked against the model's vocabulary
+    cringe_test::TempDir tmp;
+    { std::ofstream(tmp.path() / "config.json") << R"({"vocab_size": 13, "n_positions": 8, "n_embd": 8, "n_layer": 1, "n_head": 2})"; }
+    const std::string dir = (tmp.path() / "model").string();
+    REQUIRE(run_command(ref + " init --config '" + (tmp.path() / "config.json").string() + "' --seed 5 --out '" + dir + "'", "").status == 0);
+    const std::string logits = "logits --model '" + dir + "'", grad = "grad --model '" + dir + "'";
+    says(logits, R"({"dtype": "float64"})", "missing field \"tokens\"");
+    says(grad, R"({"loss": "cringe", "targets": [[1]], "labels": [1]})", "missing field \"tokens\"");
+    says(logits, R"({"tokens": []})", "tokens is not a non-empty [B][T] array of token ids");
+    says(logits, R"({"tokens": [[]]})", "tokens is not a non-empty [B][T] array of token ids");
+    says(logits, R"({"tokens": [1, 2]})", "tokens is not a non-empty [B][T] array of token ids");
+    says(logits, R"({"tokens": [[1, 1.5]]})", "tokens[0][1] is 1.5; expected an integer");
+    says(logits, R"({"tokens": [[1, "2"]]})", "tokens[0][1] is \"2\"; expected an integer");
+    says(grad, R"({"loss": "cringe", "tokens": [[1, 2, 3]], "targets": [[2, 3, 13]], "labels": [1]})",
+         "targets[0][2] is 13; expected < vocab_size = 13");
+    says(grad, R"({"loss": "cringe", "tokens": [[1, 2, 3]], "targets": [[2, 3, 4]], "labels": [0], "sampled": [[-1, 13, -1]]})",
+         "sampled[0][1] is 13; expected < vocab_size = 13");
+    const auto ok = run_command(ref + " " + grad, R"({"loss": "cringe", "tokens": [[1, 2, 3]], "targets": [[2, 3, 4]], "labels": [0], "sampled": [[-1, 12, -1]]})");
+    REQUIRE(ok.status == 0);
+    CHECK(nlohmann::json::parse(ok.out)["sampled"][0][1] == 12);  // the injected positive was used
+
+    // --help: status 0, the usage on standard output, nothing on standard error
+    for (const std::string args : {"--help", "loss --help", "grad --help"}) {
+        INFO("cringe-ref " << args);
+        const auto help = run_command(ref + " " + args, "");
+        CHECK(help.status == 0);
+        CHECK_THAT(help.out, Catch::Contains("Usage:") && Catch::Contains("--help"));
+        CHECK(help.err.empty());
+    }
+    const auto top = run_command(ref + " --help", "");
+    CHECK_THAT(top.out, Catch::Contains("loss") && Catch::Contains("init") && Catch::Contains("logits") && Catch::Contains("grad"));
+    expect_bad("", "", "A subcommand is required");  // no subcommand is a command-line error, status 2
+}

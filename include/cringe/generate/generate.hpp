@@ -217,6 +217,11 @@ std::vector<Tokens> generate(nn::Gpt<T>& model, const std::vector<Tokens>& promp
         if (prompts[i].size() >= model.config().n_positions)
             throw ValueError(cat("generate: prompt ", i, " has ", prompts[i].size(), " tokens; n_positions is ",
                                  model.config().n_positions, ", leaving no room to generate"));
+        // here rather than in Gpt::forward, which would name a row of a length group, not the prompt
+        for (std::size_t t = 0; t < prompts[i].size(); ++t)
+            if (prompts[i][t] < 0 || static_cast<std::size_t>(prompts[i][t]) >= model.config().vocab_size)
+                throw ValueError(cat("generate: prompt ", i, " has token id ", prompts[i][t], " at position ", t,
+                                     "; expected 0 <= id < vocab_size = ", model.config().vocab_size));
     }
     Rng rng(options.seed);
     if (options.strategy == Strategy::beam) {

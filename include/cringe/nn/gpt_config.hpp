@@ -23,7 +23,8 @@ struct GptConfig {
         if (n_positions < 1) throw ValueError("GptConfig: n_positions is 0; expected >= 1");
         if (n_layer < 1) throw ValueError("GptConfig: n_layer is 0; expected >= 1");
         if (n_head < 1) throw ValueError("GptConfig: n_head is 0; expected >= 1");
-        if (n_embd < 1 || n_embd % n_head != 0)
+        if (n_embd < 1) throw ValueError("GptConfig: n_embd is 0; expected >= 1");
+        if (n_embd % n_head != 0)
             throw ValueError(cat("GptConfig: n_embd ", n_embd, " is not divisible by n_head ", n_head,
                                  "; expected n_embd % n_head == 0"));
         if (!(dropout >= 0.0 && dropout < 1.0))

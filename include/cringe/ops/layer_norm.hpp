@@ -25,7 +25,7 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, dou
     if (weight.shape() != Shape{C} || bias.shape() != Shape{C})
         throw ShapeError(cat("layer_norm: input ", shape_str(shape), " needs weight and bias of shape [", C,
                              "], got ", shape_str(weight.shape()), " and ", shape_str(bias.shape())));
-    if (C == 0) throw ShapeError("layer_norm: the normalised axis is empty");
+    if (C == 0) throw ShapeError(cat("layer_norm: input ", shape_str(shape), " has an empty last axis; expected C >= 1"));
     const std::size_t rows = x.size() / C;
     const Eigen::Index c = static_cast<Eigen::Index>(C);
     Tensor<T> out(shape);

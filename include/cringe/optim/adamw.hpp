@@ -83,6 +83,10 @@ public:
     /// was replaced by a loaded checkpoint.
     void rebind(std::vector<Parameter<T>*> params) {
         if (params.size() != params_.size()) throw ValueError(cat("AdamW::rebind: ", params.size(), " parameters; expected ", params_.size()));
+        for (std::size_t i = 0; i < params.size(); ++i)  // the moments m_[i], v_[i] keep their shapes
+            if (params[i]->value.shape() != m_[i].shape())
+                throw ShapeError(cat("AdamW::rebind: parameter ", i, " (", params[i]->name, ") has shape ",
+                                     shape_str(params[i]->value.shape()), "; expected ", shape_str(m_[i].shape())));
         params_ = std::move(params);
     }
 

@@ -71,7 +71,8 @@ void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& mod
     }
 }
 
-/// Loads DIR's latest state into `model` and `adam`; nullopt when DIR holds no state yet.
+/// Loads DIR's latest state into `model` and `adam`; nullopt when DIR holds no state yet. Everything
+/// is read and checked before either is changed: when it throws, `model` and `adam` are as they were.
 template <class T>
 std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir, nn::Gpt<T>& model, optim::AdamW<T>& adam) {
     if (!std::filesystem::exists(dir / "LATEST")) return std::nullopt;
@@ -83,18 +84,18 @@ std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir,
     const auto& b = model.config();
     if (a.vocab_size != b.vocab_size || a.n_positions != b.n_positions || a.n_embd != b.n_embd || a.n_layer != b.n_layer || a.n_head != b.n_head)
         throw IoError(cat(where, ": the saved model's configuration differs from the model being trained"));
-    model = std::move(loaded);
     const auto file = state_dir / "optimizer.safetensors";
     auto moments = io::load_safetensors<T>(file);
-    for (std::size_t i = 0; i < model.parameters().size(); ++i) {
-        const auto& pname = model.parameters()[i].name;
+    const auto& params = loaded.parameters();
+    std::vector<Tensor<T>> m(params.size()), v(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
         for (const char* kind : {"m.", "v."}) {
-            auto it = moments.find(kind + pname);
-            if (it == moments.end()) throw IoError(cat(where, ": optimizer.safetensors lacks '", kind, pname, "'"));
-            if (it->second.shape() != model.parameters()[i].value.shape())
-                throw IoError(cat(where, ": optimizer.safetensors has '", kind, pname, "' of shape ", shape_str(it->second.shape()),
-                                  "; the parameter has ", shape_str(model.parameters()[i].value.shape())));
-            (kind[0] == 'm' ? adam.first_moments() : adam.second_moments())[i] = std::move(it->second);
+            auto it = moments.find(kind + params[i].name);
+            if (it == moments.end()) throw IoError(cat(where, ": optimizer.safetensors lacks '", kind, params[i].name, "'"));
+            if (it->second.shape() != params[i].value.shape())
+                throw IoError(cat(where, ": optimizer.safetensors has '", kind, params[i].name, "' of shape ", shape_str(it->second.shape()),
+                                  "; the parameter has ", shape_str(params[i].value.shape())));
+            (kind[0] == 'm' ? m : v)[i] = std::move(it->second);
         }
     }
     const auto meta = io::read_safetensors_metadata(file);
@@ -104,13 +105,18 @@ std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir,
         return it->second;
     };
     ResumePoint point;
+    std::size_t adam_steps = 0;
     try {
         point.step = std::stoull(field("step"));
-        adam.set_steps_taken(std::stoull(field("adam_steps")));
+        adam_steps = std::stoull(field("adam_steps"));
     } catch (const std::logic_error&) {
         throw IoError(cat(where, ": metadata 'step' or 'adam_steps' is not a number"));
     }
     point.rng = detail::decode_rng(field("rng"), where);
+    model = std::move(loaded);
+    adam.first_moments() = std::move(m);
+    adam.second_moments() = std::move(v);
+    adam.set_steps_taken(adam_steps);
     return point;
 }
 
