@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make                 # toolchain
   libeigen3-dev                  # matrix products and vectorised elementwise math
+  libopenblas-dev                # optional: Eigen hands GEMMs to OpenBLAS (CRINGE_USE_OPENBLAS)
   libxtensor-dev xtl-dev libxsimd-dev   # N-d tensor containers
   catch2                         # tests (v2, single header + prebuilt main)
   libbenchmark-dev               # bench/

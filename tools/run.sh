@@ -11,4 +11,6 @@ cd "$root"
 bash tools/install-deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCRINGE_BUILD_TESTS=OFF >/dev/null
 cmake --build build/release -j "$(nproc)" --target cringe-repro cringe-ref >/dev/null
+# cringe-repro trains methods on parallel threads; one OpenBLAS thread each avoids oversubscription.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 exec build/release/examples/cringe-repro --out "${CRINGE_REPRO_OUT:-repro-out}" "$@"

@@ -46,16 +46,19 @@ struct Relu {  // y = max(x, 0), dy/dx = [x > 0]; kink at 0
 };
 /// GELU, tanh approximation as GPT-2 ("gelu_new"):
 ///   y = x/2 (1 + tanh(u)),  u = c (x + 0.044715 x^3),  c = sqrt(2/pi)
-///   dy/dx = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) c (1 + 3 * 0.044715 x^2)
+/// computed through the identity (1 + tanh u)/2 = s = 1/(1 + e^(-2u)), so y = x s: Eigen vectorises
+/// exp for float and double, while its double tanh is scalar libm (20 % of a float64 training step).
+///   dy/dx = s + x/2 (1 - tanh^2 u) u' = s + 2 x s (1 - s) c (1 + 3 * 0.044715 x^2)
 struct Gelu {
     static constexpr const char* name = "gelu";
     static constexpr double c = 0.7978845608028654;  // sqrt(2/pi)
     static constexpr double a = 0.044715;
-    template <class X> static auto f(const X& x) { return 0.5 * x * (1 + (c * (x + a * x.cube())).tanh()); }
+    template <class X> static auto half_one_plus_tanh(const X& x) { return (1 + (-2 * c * (x + a * x.cube())).exp()).inverse(); }
+    template <class X> static auto f(const X& x) { return x * half_one_plus_tanh(x); }
     template <class X, class Y> static auto df(const X& x, const Y&) {
         using S = typename X::Scalar;
-        const Eigen::Array<S, Eigen::Dynamic, 1> t = (c * (x + a * x.cube())).tanh();
-        return (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * a * x.square())).eval();
+        const Eigen::Array<S, Eigen::Dynamic, 1> s = half_one_plus_tanh(x);
+        return (s + 2 * x * s * (1 - s) * c * (1 + 3 * a * x.square())).eval();
     }
 };
 
