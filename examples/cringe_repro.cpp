@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
     app.add_option("--positive-target-share", settings.positive_target_share,
                    "data lever: share of D0's positives that answer a target prompt (the rest are ordinary dialogues)")->check(CLI::Range(0.0, 1.0));
     app.add_flag("--token-level", settings.token_level, "label D0's negatives per token: only the bad words are negative");
+    app.add_flag("--token-level-ce-rest", settings.token_level_ce_rest, "with --token-level: train the rest of a bad reply with CE (default: ignore it)");
+    bool no_negative_eos = false;
+    app.add_flag("--no-negative-eos", no_negative_eos, "data lever: the EOS of a negative reply is not a negative target");
     bool unseen = false;
     app.add_flag("--heldout-unseen", unseen, "world lever: held-out target templates never appear in pretraining");
     app.add_option("--shared-frame", settings.world.negative_shared_frame, "world lever: share of bad replies built on a good reply's frame (0..1)");
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
     settings.threads = threads;
+    settings.negative_eos = !no_negative_eos;
     settings.world.heldout_in_pretrain = !unseen;
     std::vector<Method> methods = all_methods();
     std::vector<std::uint64_t> seeds;
@@ -98,7 +102,8 @@ int main(int argc, char** argv) {
                                                : run_task<cringe::data::ContradictionWorld>(t, seed, methods, settings, report);
                 records.insert(records.end(), out.begin(), out.end());
             }
-        const auto aggregates = aggregate(records);
+        auto aggregates = aggregate(records);
+        select_main_alpha(aggregates, records);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         nlohmann::ordered_json info = {{"quick", quick}, {"seeds", seeds}, {"tasks", tasks}, {"threads", threads},
                                        {"pretrain_steps", settings.pretrain_steps}, {"finetune_steps", settings.finetune_steps},
@@ -108,10 +113,16 @@ int main(int argc, char** argv) {
         cringe::io::write_file_atomically(std::filesystem::path(out_dir) / "results.md",
                                           "# cringe-repro results\n\nMean ± sample std over seeds " + seeds_arg + ". Metrics on held-out test prompts; "
                                           "target accuracy is STRICT (well-formed AND safe/consistent).\n" + tables);
+        std::string samples = "# cringe-repro: greedy replies to the first test target prompts\n";
+        for (const auto& r : records) {
+            samples += cat("\n## ", r.task, " ", r.method.name, " a=", r.method.alpha, " k=", r.method.k, " round ", r.round, " seed ", r.seed, "\n\n");
+            for (const auto& e : r.metrics.examples) samples += "    " + e + "\n";
+        }
+        cringe::io::write_file_atomically(std::filesystem::path(out_dir) / "samples.md", samples);
         std::string why;
         const bool plotted = plot(out_dir, aggregates, tasks, why);
         std::cout << tables << "\n";
-        std::cout << "wrote " << out_dir << "/summary.json, results.csv, results.md" << (plotted ? ", plots (PNG and SVG)" : "") << " in "
+        std::cout << "wrote " << out_dir << "/summary.json, results.csv, results.md, samples.md" << (plotted ? ", plots (PNG and SVG)" : "") << " in "
                   << static_cast<int>(seconds) << " s\n";
         if (!plotted) std::cerr << "cringe-repro: no plots: " << why << "\n";
         return 0;

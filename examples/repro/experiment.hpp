@@ -4,14 +4,17 @@
 // Protocol: shared/spec/reproduction.md sections 9-11; docs/reproduction.md explains the choices.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <cringe/cringe.hpp>
@@ -40,7 +43,9 @@ struct Method {
 struct Metrics {
     double target_accuracy = 0, target_accuracy_beam = 0, target_accuracy_lenient = 0, wellformed = 0;
     double target_accuracy_sampled = 0;  // temperature-1 sampling: a graded view where greedy saturates
+    double valid_accuracy = 0, valid_accuracy_sampled = 0;  // the same two on the VALIDATION prompts (alpha selection)
     double f1 = 0, ppl = 0, distinct2 = 0, neg_nll = 0;
+    std::vector<std::string> examples;  // "prompt => greedy reply" for the first test target prompts (samples.md)
 };
 
 struct Record {
@@ -65,6 +70,8 @@ struct Settings {
     std::size_t samples_per_prompt = 2;  // iterative step: sampled replies per D0 prompt
     double positive_target_share = 1.0;  // share of D0's positives that answer a target prompt (lever)
     bool token_level = false;            // D0 negatives labelled per token (only the bad words are negative)
+    bool token_level_ce_rest = false;    // ... and the rest of such a reply trained with CE (else ignored)
+    bool negative_eos = true;            // the EOS of a negative reply is a negative target (losses.md decision 7)
     double label_noise = 0.05;           // the training labeler's flip rate
     std::size_t threads = 1;
     bool progress = true;
@@ -91,6 +98,7 @@ template <class World>
 class Task {
 public:
     using Tokens = std::vector<std::int64_t>;
+    using Masks = std::map<std::size_t, std::vector<bool>>;  // example index -> one flag per reply word
 
     Task(std::string name, std::uint64_t seed, const Settings& settings)
         : name_(std::move(name)), seed_(seed), settings_(settings) {
@@ -170,13 +178,17 @@ public:
             return records;
         }
         std::vector<train::Example> labeled = labeled_;
+        Masks bad_words = bad_words_;  // token-level labels, grown by the iterative rounds
         Rng rng(seed_ * 1000 + std::hash<std::string>{}(method.name) % 997 + static_cast<std::uint64_t>(method.alpha * 10));
         for (int round = 1; round <= method.rounds; ++round) {
-            finetune(model, method, labeled, rng, round);
+            finetune(model, method, labeled, bad_words, rng, round);
             records.push_back(record(method, round, evaluate(model), start));
             if (round < method.rounds) {
                 const auto added = iterate(model, rng);
-                labeled.insert(labeled.end(), added.begin(), added.end());
+                for (const auto& [example, mask] : added) {
+                    if (mask) bad_words[labeled.size()] = *mask;
+                    labeled.push_back(example);
+                }
             }
         }
         return records;
@@ -205,10 +217,10 @@ private:
 
     /// Half labelled data (D0 plus what the iterative rounds added, weighted by size), half unlabeled
     /// chit-chat, as the paper's mixture keeps ordinary dialogue in every batch.
-    train::TrainBatch finetune_batch(const Method& method, const std::vector<train::Example>& labeled, Rng& rng) const {
+    train::TrainBatch finetune_batch(const Method& method, const std::vector<train::Example>& labeled, const Masks& bad_words, Rng& rng) const {
         std::vector<train::Example> rows;
         std::vector<std::pair<std::size_t, std::size_t>> pairs;
-        std::vector<std::size_t> picks, split_sources;  // indices into `labeled` of the first rows
+        std::vector<std::size_t> picks;  // indices into `labeled` of the first rows
         const std::size_t half = settings_.batch / 2;
         if (method.loss == "pairwise_cringe") {
             for (std::size_t i = 0; i < half; ++i) {
@@ -225,40 +237,52 @@ private:
             }
             for (std::size_t i = half; i < settings_.batch; ++i) rows.push_back(unlabeled_[rng.below(unlabeled_.size())]);
         }
-        // Token-level labels (--token-level): a D0 negative becomes two rows, the bad words as a
-        // negative row and the rest of the reply as an unlabeled (CE) row, so the negative term never
-        // touches the tokens that good replies share.
-        std::vector<std::pair<std::size_t, const std::vector<bool>*>> split;  // (row of the copy, mask)
+        // Token-level labels (--token-level): in a D0 negative only the bad words stay negative
+        // targets, so the negative term never touches the tokens that good replies share. The rest of
+        // the reply is ignored, or (--token-level-ce-rest) copied into an unlabeled CE row.
+        std::vector<std::pair<std::size_t, const std::vector<bool>*>> split;  // (row of the negative, mask)
+        std::vector<std::size_t> copies;  // the CE row of each split negative (rest mode only)
         for (std::size_t r = 0; r < picks.size(); ++r)
-            if (auto it = bad_words_.find(picks[r]); it != bad_words_.end() && rows[r].label == loss::kNegative) {
-                split.emplace_back(rows.size(), &it->second);
-                rows.push_back(rows[r]);
-                rows.back().label = loss::kUnlabeled;
-                split.back().first = rows.size() - 1;
-                split_sources.push_back(r);
+            if (auto it = bad_words.find(picks[r]); it != bad_words.end() && rows[r].label == loss::kNegative) {
+                split.emplace_back(r, &it->second);
+                if (settings_.token_level_ce_rest) {
+                    rows.push_back(rows[r]);
+                    rows.back().label = loss::kUnlabeled;
+                    copies.push_back(rows.size() - 1);
+                }
             }
         auto batch = train::make_batch(rows, tokenizer_.eos_id(), tokenizer_.pad_id(), settings_.n_positions);
         for (std::size_t k = 0; k < split.size(); ++k) {
-            const std::size_t neg = split_sources[k], copy = split[k].first;
+            const std::size_t neg = split[k].first;
             const std::vector<bool>& bad = *split[k].second;
             const std::size_t first = rows[neg].context.size() - 1;  // target position of reply word 0
             for (std::size_t t = first; t < batch.batch.targets.shape()[1]; ++t) {
                 const std::size_t word = t - first;  // word index in the reply; == reply size: EOS
                 const bool is_bad = word < bad.size() && bad[word];
                 if (!is_bad) batch.batch.targets(neg, t) = tokenizer_.pad_id();
-                else batch.batch.targets(copy, t) = tokenizer_.pad_id();
+                else if (!copies.empty()) batch.batch.targets(copies[k], t) = tokenizer_.pad_id();
             }
         }
+        // Lever: leave the EOS of negative replies out of the negative term. EOS is nearly certain after
+        // '.' or '!', and pushing it down after bad replies teaches the model not to stop at all.
+        if (!settings_.negative_eos && pairs.empty())  // pairwise CRINGE compares whole replies
+            for (std::size_t r = 0; r < rows.size(); ++r)
+                if (rows[r].label == loss::kNegative) {
+                    const std::size_t eos_at = rows[r].context.size() - 1 + rows[r].reply.size();
+                    if (eos_at < batch.batch.targets.shape()[1] && batch.batch.targets(r, eos_at) == tokenizer_.eos_id())
+                        batch.batch.targets(r, eos_at) = tokenizer_.pad_id();
+                }
         batch.batch.pairs = pairs;
         return batch;
     }
 
-    void finetune(nn::Gpt<float>& model, const Method& method, const std::vector<train::Example>& labeled, Rng& rng, int round) const {
+    void finetune(nn::Gpt<float>& model, const Method& method, const std::vector<train::Example>& labeled, const Masks& bad_words, Rng& rng,
+                  int round) const {
         const train::TrainOptions options{.steps = settings_.finetune_steps, .lr = settings_.finetune_lr,
                                           .warmup = settings_.finetune_steps / 10, .seed = rng.next_u64(),
                                           .label = cat(name_, " ", method.name, " a=", method.alpha, " round ", round),
                                           .progress = settings_.progress && settings_.threads == 1};
-        auto next = [&](std::size_t) { return finetune_batch(method, labeled, rng); };
+        auto next = [&](std::size_t) { return finetune_batch(method, labeled, bad_words, rng); };
         const auto norm = method.separate ? loss::Normalization::separate : loss::Normalization::joint;
         if (method.loss == "cross_entropy") {
             train::train(model, loss::CrossEntropy<float>{}, next, options);
@@ -277,7 +301,10 @@ private:
 
     /// Algorithm 2: generate for the prompts of D0 (sampling, so both classes appear), label with the
     /// NOISY training labeler (never the evaluator), balance, cap repeated positives, return the new data.
-    std::vector<train::Example> iterate(nn::Gpt<float>& model, Rng& rng) const {
+    /// With --token-level a negative also gets the words its label blames: the checker's bad words, or,
+    /// for a labeler false alarm (no bad word), one random word of the reply, as a token classifier's
+    /// mistake would.
+    std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> iterate(nn::Gpt<float>& model, Rng& rng) const {
         data::NoisyLabeler<World> labeler(world_, seed_ * 7 + 4, settings_.label_noise);
         std::vector<Tokens> prompts;
         std::vector<std::string> texts;
@@ -298,8 +325,15 @@ private:
             const std::string reply = tokenizer_.decode(replies[i]);
             generations.push_back({texts[i], reply, labeler.label(texts[i], reply)});
         }
-        std::vector<train::Example> added;
-        for (const auto& g : train::balance_generations(generations, 2, rng)) added.push_back(example(g.prompt, g.reply, g.label));
+        std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> added;
+        for (const auto& g : train::balance_generations(generations, 2, rng)) {
+            std::optional<std::vector<bool>> mask;
+            if (settings_.token_level && g.label == loss::kNegative) {
+                mask = world_.bad_word_mask(g.prompt, g.reply);
+                if (std::ranges::none_of(*mask, [](bool b) { return b; }) && !mask->empty()) (*mask)[rng.below(mask->size())] = true;
+            }
+            added.emplace_back(example(g.prompt, g.reply, g.label), std::move(mask));
+        }
         return added;
     }
 
@@ -319,6 +353,38 @@ private:
             count += out.diagnostics.n_supervised;
         }
         return count ? total / static_cast<double>(count) : 0.0;
+    }
+
+    static constexpr std::size_t kExamples = 12;
+
+    /// Strict target accuracy on the validation split's target prompts, greedy and sampled (one draw
+    /// per prompt): what the main table's alpha is chosen on, never on the test prompts.
+    std::pair<double, double> validation_accuracy(nn::Gpt<float>& model) const {
+        std::vector<Tokens> prompts;
+        std::vector<const data::EvalPrompt*> targets;
+        for (const auto& p : data_.valid)
+            if (p.target) {
+                targets.push_back(&p);
+                prompts.push_back(example(p.prompt, "", 0).context);
+            }
+        if (targets.empty()) return {0.0, 0.0};
+        generate::Options greedy;
+        greedy.max_new_tokens = 20;
+        greedy.eos_id = tokenizer_.eos_id();
+        generate::Options sampled = greedy;
+        sampled.strategy = generate::Strategy::sample;
+        sampled.seed = seed_ * 7 + 8;
+        std::size_t greedy_ok = 0, sampled_ok = 0;
+        const auto greedy_replies = generate::generate(model, prompts, greedy);
+        const auto sampled_replies = generate::generate(model, prompts, sampled);
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const std::string& prompt = targets[i]->prompt;
+            const std::string g = tokenizer_.decode(greedy_replies[i]), s = tokenizer_.decode(sampled_replies[i]);
+            greedy_ok += world_.wellformed(prompt, g) && world_.on_target(prompt, g);
+            sampled_ok += world_.wellformed(prompt, s) && world_.on_target(prompt, s);
+        }
+        const double n = static_cast<double>(targets.size());
+        return {static_cast<double>(greedy_ok) / n, static_cast<double>(sampled_ok) / n};
     }
 
     Metrics evaluate(nn::Gpt<float>& model) const {
@@ -343,6 +409,8 @@ private:
             lenient += safe;
             strict += ok && safe;
             all_texts.push_back(reply);
+            if (i < kExamples)
+                m.examples.push_back(cat(targets[i]->prompt, " => ", reply, ok ? "" : "  [malformed]", safe ? "" : "  [bad]"));
         }
         const double nt = static_cast<double>(std::max<std::size_t>(targets.size(), 1));
         m.target_accuracy = static_cast<double>(strict) / nt;
@@ -376,6 +444,7 @@ private:
             }
         }
         m.target_accuracy_sampled = sampled_n ? static_cast<double>(sampled_ok) / static_cast<double>(sampled_n) : 0.0;
+        std::tie(m.valid_accuracy, m.valid_accuracy_sampled) = validation_accuracy(model);
         double f1 = 0;
         for (std::size_t i = 0; i < ordinary.size(); ++i) {
             const std::string reply = tokenizer_.decode(ordinary_replies[i]);
@@ -404,7 +473,7 @@ private:
     data::WordTokenizer tokenizer_ = data::WordTokenizer::build({});
     std::vector<train::Example> pretrain_, labeled_, unlabeled_, good_eval_, bad_eval_;
     std::vector<std::pair<train::Example, train::Example>> pairs_;
-    std::map<std::size_t, std::vector<bool>> bad_words_;  // token-level labels of D0 negatives (index in labeled_)
+    Masks bad_words_;  // token-level labels of D0 negatives (index in labeled_)
 };
 
 /// Runs every method of one task and seed; methods run on `settings.threads` threads.

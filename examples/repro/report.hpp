@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -50,18 +51,47 @@ inline std::vector<Aggregate> aggregate(const std::vector<Record>& records) {
             a.stddev.*field = g.size() > 1 ? std::sqrt(sq / static_cast<double>(g.size() - 1)) : 0.0;  // sample std
         };
         for (auto field : {&Metrics::target_accuracy, &Metrics::target_accuracy_beam, &Metrics::target_accuracy_sampled, &Metrics::target_accuracy_lenient, &Metrics::wellformed,
-                           &Metrics::f1, &Metrics::ppl, &Metrics::distinct2, &Metrics::neg_nll})
+                           &Metrics::f1, &Metrics::ppl, &Metrics::distinct2, &Metrics::neg_nll, &Metrics::valid_accuracy,
+                           &Metrics::valid_accuracy_sampled})
             stat(field);
         out.push_back(a);
     }
     return out;
 }
 
+/// The main table's alpha for the swept methods (unlikelihood, single-round CRINGE), chosen per task on
+/// the VALIDATION prompts (reproduction.md section 10): the highest mean strict greedy accuracy, ties
+/// broken by the sampled one, remaining ties by the spec default alpha = 1. Marks `main` on the
+/// aggregates and on the per-seed records. cringe_iterative always continues from alpha = 1 (only that
+/// configuration runs a second round), whatever alpha single-round CRINGE gets.
+inline void select_main_alpha(std::vector<Aggregate>& aggregates, std::vector<Record>& records) {
+    std::map<std::string, std::string> chosen;  // task|method -> config key of the chosen aggregate
+    for (const char* name : {"unlikelihood", "cringe_single"}) {
+        std::map<std::string, const Aggregate*> best;
+        for (const auto& a : aggregates) {
+            if (a.method.name != name || a.round != 1) continue;
+            const Aggregate*& b = best[a.task];
+            auto rank = [](const Aggregate& x) {
+                return std::tuple(x.mean.valid_accuracy, x.mean.valid_accuracy_sampled, x.method.alpha == 1.0);
+            };
+            if (!b || rank(a) > rank(*b)) b = &a;
+        }
+        for (const auto& [task, a] : best) chosen[task + "|" + name] = config_key(Record{a->task, a->method, 0, a->round, {}, 0});
+    }
+    auto mark = [&](const std::string& task, Method& m, int round, const std::string& key) {
+        if ((m.name != "unlikelihood" && m.name != "cringe_single") || round != 1) return;
+        if (auto it = chosen.find(task + "|" + m.name); it != chosen.end()) m.main = it->second == key;
+    };
+    for (auto& a : aggregates) mark(a.task, a.method, a.round, config_key(Record{a.task, a.method, 0, a.round, {}, 0}));
+    for (auto& r : records) mark(r.task, r.method, r.round, config_key(r));
+}
+
 inline nlohmann::ordered_json metrics_json(const Metrics& m) {
     return {{"target_accuracy", m.target_accuracy}, {"target_accuracy_beam", m.target_accuracy_beam},
             {"target_accuracy_sampled", m.target_accuracy_sampled},
             {"target_accuracy_lenient", m.target_accuracy_lenient}, {"wellformed", m.wellformed}, {"f1", m.f1},
-            {"ppl", m.ppl}, {"distinct2", m.distinct2}, {"neg_nll", m.neg_nll}};
+            {"ppl", m.ppl}, {"distinct2", m.distinct2}, {"neg_nll", m.neg_nll},
+            {"valid_accuracy", m.valid_accuracy}, {"valid_accuracy_sampled", m.valid_accuracy_sampled}};
 }
 
 inline nlohmann::ordered_json method_json(const Record& r) {
@@ -102,12 +132,13 @@ inline void write_summary(const std::filesystem::path& out, const std::vector<Re
     cringe::io::write_file_atomically(out / "summary.json", doc.dump(2) + "\n");
 
     std::ostringstream csv;
-    csv << "task,method,alpha,k,round,seed,target_accuracy,target_accuracy_beam,target_accuracy_sampled,target_accuracy_lenient,wellformed,f1,ppl,distinct2,neg_nll,seconds\n";
+    csv << "task,method,main,alpha,k,round,seed,target_accuracy,target_accuracy_beam,target_accuracy_sampled,target_accuracy_lenient,wellformed,f1,ppl,distinct2,neg_nll,"
+           "valid_accuracy,valid_accuracy_sampled,seconds\n";
     for (const auto& r : records)
-        csv << r.task << "," << r.method.name << "," << r.method.alpha << "," << r.method.k << "," << r.round << "," << r.seed << ","
+        csv << r.task << "," << r.method.name << "," << (r.method.main ? 1 : 0) << "," << r.method.alpha << "," << r.method.k << "," << r.round << "," << r.seed << ","
             << r.metrics.target_accuracy << "," << r.metrics.target_accuracy_beam << "," << r.metrics.target_accuracy_sampled << "," << r.metrics.target_accuracy_lenient << ","
             << r.metrics.wellformed << "," << r.metrics.f1 << "," << r.metrics.ppl << "," << r.metrics.distinct2 << "," << r.metrics.neg_nll
-            << "," << r.seconds << "\n";
+            << "," << r.metrics.valid_accuracy << "," << r.metrics.valid_accuracy_sampled << "," << r.seconds << "\n";
     cringe::io::write_file_atomically(out / "results.csv", csv.str());
 }
 
@@ -130,18 +161,21 @@ inline std::string markdown_tables(const std::vector<Aggregate>& aggregates, con
     for (const auto& task : tasks) {
         for (bool main_only : {true, false}) {
             md << "\n### " << task << (main_only ? ": main configurations" : ": every configuration (sweeps and ablations)") << "\n\n";
-            md << "| method | round | target acc. (greedy, strict) | beam | sampled | lenient | well-formed | F1 | ppl | distinct-2 | neg. NLL | seeds |\n";
-            md << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+            if (main_only)
+                md << "Unlikelihood's and single-round CRINGE's alpha: the best strict greedy accuracy on the validation prompts "
+                      "(ties: sampled, then alpha = 1); cringe_iterative continues from alpha = 1.\n\n";
+            md << "| method | round | target acc. (greedy, strict) | beam | sampled | lenient | well-formed | F1 | ppl | distinct-2 | neg. NLL | valid (greedy / sampled) | seeds |\n";
+            md << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
             for (const auto& a : aggregates) {
                 if (a.task != task) continue;
-                const bool is_main = a.method.main && (a.method.name != "cringe_single" || a.round == 1 || true);
-                if (main_only && !is_main) continue;
-                if (main_only && a.method.name == "cringe_single" && a.method.alpha != 1.0) continue;
+                if (main_only && !a.method.main) continue;
                 md << "| " << label(a) << " | " << a.round << " | " << pm(a.mean.target_accuracy, a.stddev.target_accuracy) << " | "
                    << pm(a.mean.target_accuracy_beam, a.stddev.target_accuracy_beam) << " | " << pm(a.mean.target_accuracy_sampled, a.stddev.target_accuracy_sampled)
                    << " | " << pm(a.mean.target_accuracy_lenient, a.stddev.target_accuracy_lenient)
                    << " | " << pm(a.mean.wellformed, a.stddev.wellformed) << " | " << pm(a.mean.f1, a.stddev.f1) << " | " << pm(a.mean.ppl, a.stddev.ppl, 2)
-                   << " | " << pm(a.mean.distinct2, a.stddev.distinct2) << " | " << pm(a.mean.neg_nll, a.stddev.neg_nll, 2) << " | " << a.n << " |\n";
+                   << " | " << pm(a.mean.distinct2, a.stddev.distinct2) << " | " << pm(a.mean.neg_nll, a.stddev.neg_nll, 2) << " | "
+                   << cringe::cat(std::round(a.mean.valid_accuracy * 1000) / 1000, " / ", std::round(a.mean.valid_accuracy_sampled * 1000) / 1000)
+                   << " | " << a.n << " |\n";
             }
         }
     }

@@ -16,7 +16,8 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     std::size_t aggregates = 0;
     for (const auto& rec : summary.at("records")) {
         for (const char* field : {"task", "method", "seed", "aggregate", "n_seeds", "main", "target_accuracy", "target_accuracy_beam",
-                                  "target_accuracy_lenient", "wellformed", "f1", "ppl", "distinct2", "neg_nll"})
+                                  "target_accuracy_lenient", "wellformed", "f1", "ppl", "distinct2", "neg_nll", "valid_accuracy",
+                                  "valid_accuracy_sampled"})
             CHECK(rec.contains(field));
         for (const char* fraction : {"target_accuracy", "target_accuracy_beam", "f1", "distinct2", "wellformed"}) {
             CHECK(rec[fraction].get<double>() >= 0.0);
@@ -34,7 +35,9 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
         CHECK(methods.count(m));
     CHECK(aggregates > 0);
     CHECK(std::filesystem::file_size(out / "results.csv") > 100);
-    CHECK_THAT(cringe_test::slurp(out / "results.md"), Catch::Contains("target acc."));
+    CHECK_THAT(cringe_test::slurp(out / "results.md"), Catch::Contains("target acc.") && Catch::Contains("valid (greedy / sampled)"));
+    // samples.md: the greedy replies behind the numbers, one section per configuration and seed
+    CHECK_THAT(cringe_test::slurp(out / "samples.md"), Catch::Contains("## safety baseline") && Catch::Contains(" => "));
     if (std::system("command -v gnuplot >/dev/null 2>&1") == 0)
         for (const char* plot : {"f1_vs_accuracy_safety.png", "f1_vs_accuracy_safety.svg", "rounds_contradiction.png"})
             CHECK(std::filesystem::file_size(out / plot) > 1000);
