@@ -38,4 +38,17 @@ inline benchmark::Counter rate(double per_iteration) {
     return benchmark::Counter(per_iteration, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// The main() of every benchmark program: register the float and double benchmarks (named at run
+/// time, so each program has its own `register_all<T>()`), then hand over to Google Benchmark.
+template <class RegisterFloat, class RegisterDouble>
+int run_benchmarks(int argc, char** argv, RegisterFloat register_float, RegisterDouble register_double) {
+    register_float();
+    register_double();
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
+
 }  // namespace cringe::bench

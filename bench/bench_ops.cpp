@@ -226,11 +226,5 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    register_all<float>();
-    register_all<double>();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return cringe::bench::run_benchmarks(argc, argv, register_all<float>, register_all<double>);
 }

@@ -1,7 +1,7 @@
 // cringe-repro - reproduces the shape of the CRINGE paper's safety and contradiction results at toy
 // scale on one CPU (shared spec reproduction.md sections 9-11; results in docs/reproduction.md).
 //
-//   cringe-repro                       3 seeds, both tasks, every method (~10 minutes on 2 cores)
+//   cringe-repro                       3 seeds, both tasks, every method (~8 minutes on 2 cores)
 //   cringe-repro --quick               the pipeline end to end in seconds (the test suite runs it)
 //   cringe-repro --task safety --seeds 1,2 --methods baseline,cringe_single --out results/
 #include <CLI/CLI.hpp>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: installs missing packages, builds the library's programs in release mode, and runs the
-# CRINGE reproduction (3 seeds, both tasks, every method; about 10 minutes on 2 cores). Prints the
+# CRINGE reproduction (3 seeds, both tasks, every method; about 8 minutes on 2 cores). Prints the
 # tables; writes summary.json, results.csv, results.md and the plots to repro-out/.
 #   tools/run.sh                 # the default reproduction
 #   tools/run.sh --quick         # seconds: the pipeline end to end
