@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     app.add_option("--seeds", seeds_arg, "comma-separated seeds (each: its own world, model init and sampling)");
     app.add_option("--methods", methods_arg, "comma-separated method names (default: all)");
     app.add_flag("--quick", quick, "a small end-to-end run (seconds): checks the pipeline, not the science");
-    app.add_option("--out", out_dir, "output directory");
+    // TakeLast: tools/run.sh passes --out repro-out first, so a user's own --out wins
+    app.add_option("--out", out_dir, "output directory")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     app.add_option("--threads", threads, "methods trained in parallel")->check(CLI::Range(1, 64));
     app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps");
     app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round");

@@ -7,7 +7,10 @@
 TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and plots", "[cli][repro]") {
     cringe_test::TempDir tmp;
     const auto out = tmp.path() / "out";
-    const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --threads 2 --out '" + out.string() + "'", "");
+    // two --out options, as `tools/run.sh --out DIR` gives: the last one wins, the first is never created
+    const auto ignored = tmp.path() / "ignored";
+    const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --threads 2 --out '" + ignored.string() + "' --out '" +
+                                                out.string() + "'", "");
     INFO(r.err);
     REQUIRE(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("| cringe_single (α=1) |") && Catch::Contains("### contradiction"));
@@ -34,6 +37,7 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     for (const char* m : {"pretrained", "baseline", "unlikelihood", "cringe_single", "cringe_iterative", "pairwise_cringe", "sigmoid_only"})
         CHECK(methods.count(m));
     CHECK(aggregates > 0);
+    CHECK_FALSE(std::filesystem::exists(ignored));
     CHECK(std::filesystem::file_size(out / "results.csv") > 100);
     CHECK_THAT(cringe_test::slurp(out / "results.md"), Catch::Contains("target acc.") && Catch::Contains("valid (greedy / sampled)"));
     // samples.md: the greedy replies behind the numbers, one section per configuration and seed
