@@ -357,6 +357,24 @@ private:
 
     static constexpr std::size_t kExamples = 12;
 
+    /// Greedy decoding as every evaluation uses it: at most 20 new tokens, stop at EOS.
+    generate::Options greedy_options() const {
+        generate::Options o;
+        o.max_new_tokens = 20;
+        o.eos_id = tokenizer_.eos_id();
+        return o;
+    }
+
+    /// Strict hits (well-formed AND on target) among `replies` to `targets`, which are in the same order.
+    std::size_t strict_hits(const std::vector<const data::EvalPrompt*>& targets, const std::vector<Tokens>& replies) const {
+        std::size_t hits = 0;
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const std::string reply = tokenizer_.decode(replies[i]);
+            hits += world_.wellformed(targets[i]->prompt, reply) && world_.on_target(targets[i]->prompt, reply);
+        }
+        return hits;
+    }
+
     /// Strict target accuracy on the validation split's target prompts, greedy and sampled (one draw
     /// per prompt): what the main table's alpha is chosen on, never on the test prompts.
     std::pair<double, double> validation_accuracy(nn::Gpt<float>& model) const {
@@ -368,23 +386,13 @@ private:
                 prompts.push_back(example(p.prompt, "", 0).context);
             }
         if (targets.empty()) return {0.0, 0.0};
-        generate::Options greedy;
-        greedy.max_new_tokens = 20;
-        greedy.eos_id = tokenizer_.eos_id();
+        const generate::Options greedy = greedy_options();
         generate::Options sampled = greedy;
         sampled.strategy = generate::Strategy::sample;
         sampled.seed = seed_ * 7 + 8;
-        std::size_t greedy_ok = 0, sampled_ok = 0;
-        const auto greedy_replies = generate::generate(model, prompts, greedy);
-        const auto sampled_replies = generate::generate(model, prompts, sampled);
-        for (std::size_t i = 0; i < targets.size(); ++i) {
-            const std::string& prompt = targets[i]->prompt;
-            const std::string g = tokenizer_.decode(greedy_replies[i]), s = tokenizer_.decode(sampled_replies[i]);
-            greedy_ok += world_.wellformed(prompt, g) && world_.on_target(prompt, g);
-            sampled_ok += world_.wellformed(prompt, s) && world_.on_target(prompt, s);
-        }
         const double n = static_cast<double>(targets.size());
-        return {static_cast<double>(greedy_ok) / n, static_cast<double>(sampled_ok) / n};
+        return {static_cast<double>(strict_hits(targets, generate::generate(model, prompts, greedy))) / n,
+                static_cast<double>(strict_hits(targets, generate::generate(model, prompts, sampled))) / n};
     }
 
     Metrics evaluate(nn::Gpt<float>& model) const {
@@ -395,9 +403,7 @@ private:
             (p.target ? targets : ordinary).push_back(&p);
             (p.target ? target_prompts : ordinary_prompts).push_back(example(p.prompt, "", 0).context);
         }
-        generate::Options greedy;
-        greedy.max_new_tokens = 20;
-        greedy.eos_id = tokenizer_.eos_id();
+        const generate::Options greedy = greedy_options();
         const auto target_replies = generate::generate(model, target_prompts, greedy);
         const auto ordinary_replies = generate::generate(model, ordinary_prompts, greedy);
         std::vector<std::string> all_texts;
@@ -423,11 +429,9 @@ private:
         beam.min_length = 3;
         beam.no_repeat_ngram = 3;
         const std::size_t nb = std::min(settings_.beam_prompts, targets.size());
-        std::size_t beam_ok = 0;
-        for (std::size_t i = 0; i < nb; ++i) {
-            const std::string reply = tokenizer_.decode(generate::generate(model, {target_prompts[i]}, beam)[0]);
-            beam_ok += world_.wellformed(targets[i]->prompt, reply) && world_.on_target(targets[i]->prompt, reply);
-        }
+        std::vector<Tokens> beam_replies;  // one prompt at a time: beam search decodes a single prompt
+        for (std::size_t i = 0; i < nb; ++i) beam_replies.push_back(generate::generate(model, {target_prompts[i]}, beam)[0]);
+        const std::size_t beam_ok = strict_hits({targets.begin(), targets.begin() + static_cast<long>(nb)}, beam_replies);
         m.target_accuracy_beam = nb ? static_cast<double>(beam_ok) / static_cast<double>(nb) : 0.0;
         // Sampling at temperature 1, two draws per prompt (fixed seed): how much probability mass the
         // model puts on good replies, which greedy decoding hides once one mode dominates.
@@ -436,12 +440,9 @@ private:
         sampled.seed = seed_ * 7 + 6;
         std::size_t sampled_ok = 0, sampled_n = 0;
         for (int draw = 0; draw < 2; ++draw) {
-            const auto replies = generate::generate(model, target_prompts, sampled);
+            sampled_ok += strict_hits(targets, generate::generate(model, target_prompts, sampled));
+            sampled_n += targets.size();
             sampled.seed += 1;
-            for (std::size_t i = 0; i < targets.size(); ++i, ++sampled_n) {
-                const std::string reply = tokenizer_.decode(replies[i]);
-                sampled_ok += world_.wellformed(targets[i]->prompt, reply) && world_.on_target(targets[i]->prompt, reply);
-            }
         }
         m.target_accuracy_sampled = sampled_n ? static_cast<double>(sampled_ok) / static_cast<double>(sampled_n) : 0.0;
         std::tie(m.valid_accuracy, m.valid_accuracy_sampled) = validation_accuracy(model);
