@@ -85,3 +85,25 @@ TEST_CASE("ops compile and run in float", "[ops][float]") {
     REQUIRE(x.grad().shape() == x.value().shape());
     REQUIRE(std::isfinite(y.value()()));
 }
+
+TEST_CASE("gelu in float (Eigen's tanh path) matches the double path (exp identity), value and gradient", "[ops][float]") {
+    // Float GELU takes s = (1 + tanh u)/2 from Eigen's float tanh; double (and Dual) from 1/(1 + e^(-2u)),
+    // which the gradchecks above cover. Same function: the float path must agree to float precision.
+    const std::vector<double> xs = {-6.0, -3.0, -1.5, -0.7, -0.1, 0.0, 0.05, 0.4, 1.0, 2.5, 5.0, 9.0};
+    const std::vector<double> cot = {0.3, -1.2, 0.8, 2.0, -0.4, 1.1, -0.9, 0.6, -1.7, 0.25, 1.4, -0.5};  // a fixed, non-uniform cotangent
+    Tape<double> td;
+    Tape<float> tf;
+    const std::size_t n = xs.size();
+    auto xd = td.variable(from_values<double>({n}, xs));
+    std::vector<float> xs_f(xs.begin(), xs.end()), cot_f(cot.begin(), cot.end());
+    auto xf = tf.variable(from_values<float>({n}, xs_f));
+    auto yd = gelu(xd);
+    auto yf = gelu(xf);
+    td.backward(sum(yd * td.constant(from_values<double>({n}, cot))));
+    tf.backward(sum(yf * tf.constant(from_values<float>({n}, cot_f))));
+    for (std::size_t i = 0; i < n; ++i) {
+        INFO("x = " << xs[i]);
+        CHECK(static_cast<double>(yf.value()(i)) == Approx(yd.value()(i)).margin(2e-6).epsilon(2e-6));
+        CHECK(static_cast<double>(xf.grad()(i)) == Approx(xd.grad()(i)).margin(4e-6).epsilon(4e-6));
+    }
+}
