@@ -13,7 +13,8 @@ packages=(
   nlohmann-json3-dev             # JSON: cringe-ref, config.json, safetensors headers, summaries
   libcli11-dev                   # command lines of the example programs
   gnuplot-nox                    # plots of the reproduction (PNG and SVG)
-  clang libclang-rt-14-dev       # libFuzzer harnesses (tools/fuzz.sh)
+  clang libclang-rt-14-dev       # the second compiler of tools/test.sh (ASan + UBSan) and libFuzzer
+  pkg-config                     # tests/install checks the installed cringe.pc
 )
 
 missing=()

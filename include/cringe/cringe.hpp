@@ -2,6 +2,7 @@
 #pragma once
 
 // 1. tensors and the tape
+#include "version.hpp"
 #include "error.hpp"
 #include "rng.hpp"
 #include "tensor.hpp"

@@ -1,5 +1,6 @@
 // Built against the installed package: y = sum(x * x), dy/dx = 2x.
 #include <cringe/cringe.hpp>
+#include <cstring>
 #include <iostream>
 
 int main() {
@@ -9,6 +10,8 @@ int main() {
     tape.backward(y);
     const auto& g = x.grad();
     const bool ok = y.value()() == 14.0 && g(0) == 2.0 && g(1) == 4.0 && g(2) == 6.0;
-    std::cout << (ok ? "downstream ok" : "downstream WRONG") << "\n";
-    return ok ? 0 : 1;
+    const bool same_version = std::strcmp(cringe::version_string, PACKAGE_VERSION) == 0;
+    std::cout << (ok ? "downstream ok" : "downstream WRONG") << ", headers " << cringe::version_string
+              << ", package " << PACKAGE_VERSION << "\n";
+    return ok && same_version ? 0 : 1;
 }
