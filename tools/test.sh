@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: installs missing packages, builds every test and example, runs them with CTest,
-# then rebuilds with -fsanitize=address,undefined and runs everything again. The first pass uses
-# OpenBLAS for matrix products (CRINGE_USE_OPENBLAS, the default), the sanitizer pass Eigen's own
-# GEMM, so the suite runs both ways.
-#   tools/test.sh              # both passes
-#   CRINGE_SKIP_SANITIZE=1 CRINGE_SKIP_FUZZ=1 tools/test.sh   # the plain pass only (quick local loop)
+# The whole test suite (docs/testing.md): installs missing packages, then
+#   1. g++, -O2 -march=native, OpenBLAS for matrix products: builds every test, example and benchmark
+#      and runs the tests with CTest;
+#   2. clang++, no -march=native, Eigen's own GEMM, AddressSanitizer + UBSan: the same tests again
+#      (so the headers stay portable across compilers, and results cannot depend on the instruction
+#      set or the BLAS);
+#   3. bounded libFuzzer runs of the input parsers.
+# Both builds treat warnings as errors (CRINGE_WARNINGS_AS_ERRORS; a user's default build does not).
+#   tools/test.sh                                            # everything (CI)
+#   CRINGE_SKIP_SANITIZE=1 CRINGE_SKIP_FUZZ=1 tools/test.sh  # the g++ pass only
+#   CRINGE_FUZZ_SECONDS=300 tools/test.sh                    # a longer fuzzing run
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -13,23 +18,34 @@ bash tools/install-deps.sh
 jobs=${CRINGE_JOBS:-$(nproc)}
 # CTest runs tests in parallel; one OpenBLAS thread per test process avoids oversubscription.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+started=$SECONDS
+stamp() { echo "-- $1 after $((SECONDS - started)) s"; }
 
-echo "== build (release with assertions) =="
-cmake -S . -B build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRINGE_BUILD_BENCH=ON -DCRINGE_USE_OPENBLAS=ON >/dev/null
+echo "== 1/3 g++ build (-O2, -march=native, OpenBLAS, warnings are errors) =="
+cmake -S . -B build/test -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DCRINGE_BUILD_BENCH=ON -DCRINGE_USE_OPENBLAS=ON -DCRINGE_NATIVE=ON -DCRINGE_WARNINGS_AS_ERRORS=ON "${launcher[@]}" >/dev/null
 cmake --build build/test -j "$jobs"
-echo "== ctest =="
+stamp "g++ build"
+echo "== 1/3 ctest =="
 (cd build/test && ctest --output-on-failure -j "$jobs")
+stamp "g++ tests"
 
 if [[ "${CRINGE_SKIP_SANITIZE:-0}" != 1 ]]; then
-  echo "== build (address + undefined behaviour sanitizers) =="
-  cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DCRINGE_SANITIZE=ON -DCRINGE_USE_OPENBLAS=OFF >/dev/null
+  echo "== 2/3 clang++ build (no -march=native, Eigen's GEMM, address + undefined behaviour sanitizers) =="
+  cmake -S . -B build/sanitize -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+    -DCRINGE_SANITIZE=ON -DCRINGE_USE_OPENBLAS=OFF -DCRINGE_NATIVE=OFF -DCRINGE_WARNINGS_AS_ERRORS=ON "${launcher[@]}" >/dev/null
   cmake --build build/sanitize -j "$jobs"
-  echo "== ctest under ASan + UBSan =="
+  stamp "clang++ build"
+  echo "== 2/3 ctest under ASan + UBSan =="
   (cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      CRINGE_SANITIZED=1 ctest --output-on-failure -j "$jobs")
+  stamp "clang++ tests"
 fi
 
 if [[ "${CRINGE_SKIP_FUZZ:-0}" != 1 ]]; then
-  echo "== fuzzing (libFuzzer, bounded) =="
+  echo "== 3/3 fuzzing (libFuzzer, bounded) =="
   bash tools/fuzz.sh "${CRINGE_FUZZ_SECONDS:-30}"
+  stamp "fuzzing"
 fi

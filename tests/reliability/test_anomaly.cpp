@@ -17,7 +17,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 /// "created at <this file>:<line>"
 std::string here(unsigned line) { return cat("created at ", __FILE__, ":", line); }
 
-nn::GptConfig small() { return nn::GptConfig{.vocab_size = 11, .n_positions = 8, .n_embd = 8, .n_layer = 1, .n_head = 2}; }
+nn::GptConfig anomaly_model_config() { return nn::GptConfig{.vocab_size = 11, .n_positions = 8, .n_embd = 8, .n_layer = 1, .n_head = 2}; }
 }  // namespace
 
 TEST_CASE("anomaly mode: a non-finite leaf is named where it is made", "[anomaly]") {
@@ -45,7 +45,7 @@ TEST_CASE("anomaly mode: a non-finite leaf is named where it is made", "[anomaly
 }
 
 TEST_CASE("anomaly mode: a NaN planted in a GPT weight is named at its parameter leaf", "[anomaly][nn]") {
-    nn::Gpt<double> model(small(), 1);
+    nn::Gpt<double> model(anomaly_model_config(), 1);
     model.parameter("transformer.h.0.mlp.c_fc.weight").value(2, 5) = kNan;  // flat element 2 * 32 + 5
     const IdTensor tokens = ids({{1, 2, 3}});
     {
@@ -71,7 +71,7 @@ TEST_CASE("anomaly mode: a NaN planted in a GPT weight is named at its parameter
 }
 
 TEST_CASE("anomaly mode: a huge GPT weight overflows first in the attention scores matmul", "[anomaly][nn]") {
-    nn::Gpt<double> model(small(), 1);
+    nn::Gpt<double> model(anomaly_model_config(), 1);
     auto& c_attn = model.parameter("transformer.h.0.attn.c_attn.weight").value;  // [8, 24]: q | k | v columns
     c_attn(0, 0) = 1e200;  // q, head 0, dimension 0
     c_attn(0, 8) = 1e200;  // k, head 0, dimension 0: q k^T ~ 1e400 overflows; q and k themselves are finite

@@ -43,10 +43,9 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, dou
         ArrayMap<T>(out.data() + r * C, c) = xh * w + b;
     }
     return x.tape().record("layer_norm", std::move(out), {x, weight, bias},
-        [xhat = std::move(xhat), rstd = std::move(rstd), rows, C](Tape<T>& tape, const Node<T>& node) {
-            const Eigen::Index c = static_cast<Eigen::Index>(C);
+        [xhat = std::move(xhat), rstd = std::move(rstd), rows, C, c](Tape<T>& tape, const Node<T>& node) {
             const std::size_t ix = node.inputs[0], iw = node.inputs[1], ib = node.inputs[2];
-            ConstArrayMap<T> w(tape.value(iw).data(), c);
+            ConstArrayMap<T> weight_value(tape.value(iw).data(), c);
             T* gx = tape.wants_grad(ix) ? tape.adjoint(ix).data() : nullptr;
             T* gw = tape.wants_grad(iw) ? tape.adjoint(iw).data() : nullptr;
             T* gb = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
@@ -55,7 +54,7 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, dou
                 if (gb) ArrayMap<T>(gb, c) += g;
                 if (gw) ArrayMap<T>(gw, c) += g * xh;
                 if (gx) {
-                    const Eigen::Array<T, Eigen::Dynamic, 1> dxhat = g * w;
+                    const Eigen::Array<T, Eigen::Dynamic, 1> dxhat = g * weight_value;
                     const T mean_dxhat = dxhat.mean();
                     const T mean_dxhat_xhat = (dxhat * xh).mean();
                     ArrayMap<T>(gx + r * C, c) += rstd[r] * (dxhat - mean_dxhat - xh * mean_dxhat_xhat);

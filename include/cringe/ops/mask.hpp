@@ -44,7 +44,7 @@ Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training = true, Where 
     if (!(p >= 0.0 && p < 1.0)) throw ValueError(cat("dropout: p is ", p, "; expected 0 <= p < 1"));
     if (!training || p == 0.0) return x;
     Tensor<T> scale(x.value().shape());
-    const T kept(1.0 / (1.0 - p));
+    const T kept = static_cast<T>(1.0 / (1.0 - p));
     for (std::size_t i = 0; i < scale.size(); ++i) scale.data()[i] = rng.uniform() < p ? T(0) : kept;
     Tensor<T> out(x.value().shape());
     flat(out) = flat(x.value()) * flat(scale);

@@ -151,16 +151,16 @@ Var<T> concat(const std::vector<Var<T>>& xs, long axis, Where where = Where::cur
         offset += w;
     }
     return xs[0].tape().record("concat", std::move(out), xs, [s, widths](Tape<T>& tape, const Node<T>& node) {
-        std::size_t offset = 0;
+        std::size_t start = 0;  // of input k along the axis
         for (std::size_t k = 0; k < widths.size(); ++k) {
             const std::size_t in = node.inputs[k], w = widths[k];
             if (tape.wants_grad(in)) {
                 T* gx = tape.adjoint(in).data();
                 for (std::size_t o = 0; o < s.outer; ++o)
                     for (std::size_t j = 0; j < w * s.inner; ++j)
-                        gx[o * w * s.inner + j] += node.adjoint.data()[(o * s.n + offset) * s.inner + j];
+                        gx[o * w * s.inner + j] += node.adjoint.data()[(o * s.n + start) * s.inner + j];
             }
-            offset += w;
+            start += w;
         }
     }, where);
 }

@@ -56,7 +56,8 @@ public:
 
     void step() {
         ++t_;
-        const T lr(options_.lr), b1(options_.beta1), b2(options_.beta2), eps(options_.eps);
+        const T lr = static_cast<T>(options_.lr), b1 = static_cast<T>(options_.beta1),
+                b2 = static_cast<T>(options_.beta2), eps = static_cast<T>(options_.eps);
         const T bias1 = T(1) - T(std::pow(options_.beta1, static_cast<double>(t_)));
         const T bias2 = T(1) - T(std::pow(options_.beta2, static_cast<double>(t_)));
         for (std::size_t i = 0; i < params_.size(); ++i) {

@@ -18,7 +18,7 @@ double clip_grad_norm(const std::vector<Parameter<T>*>& params, double max_norm)
     for (const auto* p : params) total += static_cast<double>(flat(p->grad).square().sum());
     const double norm = std::sqrt(total);
     if (norm > max_norm) {
-        const T scale(max_norm / (norm + 1e-6));
+        const T scale = static_cast<T>(max_norm / (norm + 1e-6));
         for (auto* p : params) flat(p->grad) *= scale;
     }
     return norm;
