@@ -18,6 +18,7 @@
 // 5. optimisers, decoding, files
 #include "generate/generate.hpp"
 #include "io/checkpoint.hpp"
+#include "io/hf_tokenizer.hpp"
 #include "optim/adamw.hpp"
 #include "optim/clip.hpp"
 #include "optim/schedule.hpp"

@@ -139,19 +139,21 @@ public:
             throw IoError(cat(where, ": key 'words' is ", j.value("words", nlohmann::json()).dump(), "; expected an array of strings"));
 
         std::vector<std::string> words;
-        std::map<std::string, std::size_t, std::less<>> seen;  // word -> index in "words"
         const nlohmann::json& list = j.at("words");
         for (std::size_t i = 0; i < list.size(); ++i) {
-            const std::string entry = cat(where, ": words[", i, "] (id ", i + kSpecialTokens.size(), ") is ", list[i].dump());
-            if (!list[i].is_string()) throw IoError(cat(entry, "; expected a string"));
-            std::string w = list[i].get<std::string>();
-            if (split(w) != std::vector<std::string_view>{w})  // encode() could never produce it
-                throw IoError(cat(entry, "; expected one non-empty word without whitespace"));
-            if (is_special(w)) throw IoError(cat(entry, ", a special token; special tokens have the fixed ids 0-4"));
-            if (const auto [it, fresh] = seen.emplace(w, i); !fresh)
-                throw IoError(cat(entry, ", the same word as words[", it->second, "]"));
-            words.push_back(std::move(w));
+            if (!list[i].is_string())
+                throw IoError(cat(where, ": words[", i, "] (id ", i + kSpecialTokens.size(), ") is ", list[i].dump(), "; expected a string"));
+            words.push_back(list[i].get<std::string>());
         }
+        check_words<IoError>(words, where);
+        return WordTokenizer(std::move(words));
+    }
+
+    /// The vocabulary with exactly these words at ids 5, 6, ... after the special tokens, e.g. one
+    /// read from another file format (io/hf_tokenizer.hpp). ValueError naming the entry if a word is
+    /// empty, holds whitespace, is a special token or repeats an earlier word.
+    static WordTokenizer from_words(std::vector<std::string> words) {
+        check_words<ValueError>(words, "WordTokenizer::from_words");
         return WordTokenizer(std::move(words));
     }
 
@@ -175,6 +177,23 @@ private:
         vocab_.assign(kSpecialTokens.begin(), kSpecialTokens.end());
         vocab_.insert(vocab_.end(), std::make_move_iterator(words.begin()), std::make_move_iterator(words.end()));
         for (std::size_t i = 0; i < vocab_.size(); ++i) ids_.emplace(vocab_[i], static_cast<std::int64_t>(i));
+    }
+
+    /// Throws Err "<where>: words[i] (id i+5) is ..." for the first word that encode() could never
+    /// produce (empty, with whitespace, a special token) or that repeats an earlier one.
+    template <class Err>
+    static void check_words(const std::vector<std::string>& words, const std::string& where) {
+        std::map<std::string_view, std::size_t, std::less<>> seen;  // word -> index in `words`
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            const std::string& w = words[i];
+            const auto entry = [&] {  // `replace`: a word from from_words() need not be valid UTF-8
+                return cat(where, ": words[", i, "] (id ", i + kSpecialTokens.size(), ") is ",
+                           nlohmann::json(w).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            };
+            if (split(w) != std::vector<std::string_view>{w}) throw Err(cat(entry(), "; expected one non-empty word without whitespace"));
+            if (is_special(w)) throw Err(cat(entry(), ", a special token; special tokens have the fixed ids 0-4"));
+            if (const auto [it, fresh] = seen.emplace(w, i); !fresh) throw Err(cat(entry(), ", the same word as words[", it->second, "]"));
+        }
     }
 
     static bool is_special(std::string_view w) {
