@@ -14,6 +14,7 @@ packages=(
   libcli11-dev                   # command lines of the example programs
   gnuplot-nox                    # plots of the reproduction (PNG and SVG)
   clang libclang-rt-14-dev       # libFuzzer harnesses (tools/fuzz.sh)
+  doxygen                        # API reference: target cringe_docs, test docs:api_reference_no_warnings
 )
 
 missing=()

@@ -33,9 +33,15 @@
 
 namespace cringe::data {
 
+/// A word-level tokenizer: whitespace-separated words, one id per word, five fixed special tokens.
 class WordTokenizer {
 public:
-    static constexpr std::int64_t kPad = 0, kBos = 1, kEos = 2, kSep = 3, kUnk = 4;
+    static constexpr std::int64_t kPad = 0;  ///< `<pad>` fills a batch row after its sequence ends
+    static constexpr std::int64_t kBos = 1;  ///< `<bos>` starts a sequence
+    static constexpr std::int64_t kEos = 2;  ///< `<eos>` ends a sequence
+    static constexpr std::int64_t kSep = 3;  ///< `<sep>` separates a context from its continuation
+    static constexpr std::int64_t kUnk = 4;  ///< `<unk>` stands for any word not in the vocabulary
+    /// The special tokens' spellings, in id order.
     static constexpr std::array<std::string_view, 5> kSpecialTokens = {"<pad>", "<bos>", "<eos>", "<sep>", "<unk>"};
 
     /// The special tokens only (size 5).
@@ -65,13 +71,20 @@ public:
         return WordTokenizer(std::move(words));
     }
 
+    /// The number of tokens, special tokens included.
     std::size_t size() const { return vocab_.size(); }
+    /// The padding id (0).
     std::int64_t pad_id() const { return kPad; }
+    /// The begin-of-sequence id (1).
     std::int64_t bos_id() const { return kBos; }
+    /// The end-of-sequence id (2).
     std::int64_t eos_id() const { return kEos; }
+    /// The context/continuation separator id (3).
     std::int64_t sep_id() const { return kSep; }
+    /// The unknown-word id (4).
     std::int64_t unk_id() const { return kUnk; }
 
+    /// Whether `word` has an id of its own.
     bool contains(std::string_view word) const { return ids_.find(word) != ids_.end(); }
 
     /// The id of `word`, or unk_id() if it is not in the vocabulary.
@@ -87,10 +100,10 @@ public:
         return vocab_[static_cast<std::size_t>(id)];
     }
 
-    /// One id per whitespace-separated word; no <bos>/<eos> added.
+    /// One id per whitespace-separated word; no `<bos>`/`<eos>` added.
     std::vector<std::int64_t> encode(std::string_view text) const { return encode_with(text, false, false); }
 
-    /// encode(), optionally framed by <bos> and <eos>.
+    /// encode(), optionally framed by `<bos>` and `<eos>`.
     std::vector<std::int64_t> encode_with(std::string_view text, bool add_bos, bool add_eos) const {
         std::vector<std::int64_t> ids;
         if (add_bos) ids.push_back(kBos);
@@ -99,8 +112,8 @@ public:
         return ids;
     }
 
-    /// The words of `ids` joined by single spaces. skip_special drops <pad>, <bos>, <eos> and <sep>
-    /// but keeps <unk>, which stands for a real word. ValueError for an id outside [0, size()).
+    /// The words of `ids` joined by single spaces. skip_special drops `<pad>`, `<bos>`, `<eos>` and `<sep>`
+    /// but keeps `<unk>`, which stands for a real word. ValueError for an id outside [0, size()).
     std::string decode(std::span<const std::int64_t> ids, bool skip_special = true) const {
         std::string text;
         for (std::size_t i = 0; i < ids.size(); ++i) {

@@ -21,6 +21,7 @@
 
 namespace cringe::io {
 
+/// Writes `model` to DIR/model.safetensors and DIR/config.json (the Hugging Face GPT-2 layout), each atomically.
 template <class T>
 void save_pretrained(const nn::Gpt<T>& model, const std::filesystem::path& dir, DType dtype = dtype_of<T>(),
                      std::optional<std::int64_t> bos_token_id = std::nullopt, std::optional<std::int64_t> eos_token_id = std::nullopt) {
@@ -34,6 +35,7 @@ void save_pretrained(const nn::Gpt<T>& model, const std::filesystem::path& dir, 
     save_gpt_config(dir / "config.json", model.config(), dtype, bos_token_id, eos_token_id);
 }
 
+/// Reads a directory written by save_pretrained or by transformers' GPT2LMHeadModel.save_pretrained.
 template <class T>
 nn::Gpt<T> load_pretrained(const std::filesystem::path& dir) {
     const auto config = load_gpt_config(dir / "config.json");
