@@ -40,9 +40,7 @@ struct Dual {
     Dual& operator+=(const Dual& o) { val += o.val; der += o.der; return *this; }
     /// Subtracts value and derivative.
     Dual& operator-=(const Dual& o) { val -= o.val; der -= o.der; return *this; }
-    /// Product rule.
     Dual& operator*=(const Dual& o) { der = der * o.val + val * o.der; val *= o.val; return *this; }
-    /// Quotient rule.
     Dual& operator/=(const Dual& o) {
         der = (der * o.val - val * o.der) / (o.val * o.val);
         val /= o.val;
@@ -90,25 +88,16 @@ template <class R, class A> requires std::is_arithmetic_v<A>
 auto operator<=>(const Dual<R>& a, A b) { return a.val <=> static_cast<R>(b); }
 
 // The chain rule, one line per function: f(v + d eps) = f(v) + f'(v) d eps.
-/// e^a.
 template <class R> Dual<R> exp(const Dual<R>& a) { const R e = std::exp(a.val); return {e, e * a.der}; }
-/// ln a.
 template <class R> Dual<R> log(const Dual<R>& a) { return {std::log(a.val), a.der / a.val}; }
-/// ln(1 + a).
 template <class R> Dual<R> log1p(const Dual<R>& a) { return {std::log1p(a.val), a.der / (R(1) + a.val)}; }
-/// e^a - 1.
 template <class R> Dual<R> expm1(const Dual<R>& a) { return {std::expm1(a.val), std::exp(a.val) * a.der}; }
-/// Square root.
 template <class R> Dual<R> sqrt(const Dual<R>& a) { const R s = std::sqrt(a.val); return {s, a.der / (R(2) * s)}; }
-/// Hyperbolic tangent.
 template <class R> Dual<R> tanh(const Dual<R>& a) { const R t = std::tanh(a.val); return {t, (R(1) - t * t) * a.der}; }
-/// Absolute value (the derivative of +a at 0).
 template <class R> Dual<R> abs(const Dual<R>& a) { return a.val < R(0) ? -a : a; }
-/// a^p for a constant exponent.
 template <class R> Dual<R> pow(const Dual<R>& a, R p) {
     return {std::pow(a.val, p), p * std::pow(a.val, p - R(1)) * a.der};
 }
-/// a^b with both varying.
 template <class R> Dual<R> pow(const Dual<R>& a, const Dual<R>& b) {
     // d(a^b) = b a^(b-1) da + a^b log(a) db; the second term only when b varies (avoids log(0)).
     const R v = std::pow(a.val, b.val);
@@ -116,15 +105,10 @@ template <class R> Dual<R> pow(const Dual<R>& a, const Dual<R>& b) {
     if (b.der != R(0)) d += v * std::log(a.val) * b.der;
     return {v, d};
 }
-/// The larger by value, derivative included.
 template <class R> Dual<R> max(const Dual<R>& a, const Dual<R>& b) { return a.val >= b.val ? a : b; }
-/// The smaller by value, derivative included.
 template <class R> Dual<R> min(const Dual<R>& a, const Dual<R>& b) { return a.val <= b.val ? a : b; }
-/// Value and derivative both finite.
 template <class R> bool isfinite(const Dual<R>& a) { return std::isfinite(a.val) && std::isfinite(a.der); }
-/// Value or derivative NaN.
 template <class R> bool isnan(const Dual<R>& a) { return std::isnan(a.val) || std::isnan(a.der); }
-/// Value or derivative infinite.
 template <class R> bool isinf(const Dual<R>& a) { return std::isinf(a.val) || std::isinf(a.der); }
 
 /// Prints "value+derivative e".
@@ -133,7 +117,6 @@ std::ostream& operator<<(std::ostream& os, const Dual<R>& a) { return os << a.va
 
 /// The real value of any scalar cringe handles (double, float, Dual).
 template <class T> T value_of(const T& x) requires std::is_arithmetic_v<T> { return x; }
-/// The value of a Dual.
 template <class R> R value_of(const Dual<R>& x) { return x.val; }
 
 /// A stop-gradient on a scalar: the value, with no derivative. For plain numbers the identity.

@@ -76,8 +76,10 @@ struct WorldOptions {
     std::size_t labeled = 2000;
     /// Unlabeled ordinary dialogues.
     std::size_t unlabeled = 4000;
-    std::size_t eval_target = 300;    ///< per split (valid and test each)
-    std::size_t eval_ordinary = 200;  ///< per split
+    /// Target prompts per evaluation split (valid and test each).
+    std::size_t eval_target = 300;    // per split (valid and test each)
+    /// Ordinary prompts per evaluation split.
+    std::size_t eval_ordinary = 200;  // per split
 
     double pretrain_target_share = 0.4;   ///< share of pretraining dialogues on target prompts
     double pretrain_bad_rate = 0.5;       ///< of those, share with a bad reply (contradiction world: 0.25)

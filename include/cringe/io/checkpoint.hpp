@@ -35,7 +35,6 @@ void save_pretrained(const nn::Gpt<T>& model, const std::filesystem::path& dir, 
     save_gpt_config(dir / "config.json", model.config(), dtype, bos_token_id, eos_token_id);
 }
 
-/// Reads a directory written by save_pretrained or by transformers' GPT2LMHeadModel.save_pretrained.
 template <class T>
 nn::Gpt<T> load_pretrained(const std::filesystem::path& dir) {
     const auto config = load_gpt_config(dir / "config.json");
