@@ -10,6 +10,7 @@ packages=(
   libxtensor-dev xtl-dev libxsimd-dev   # N-d tensor containers
   catch2                         # tests (v2, single header + prebuilt main)
   libbenchmark-dev               # bench/
+  doxygen                        # API reference: target cringe_docs, test docs:api_reference_no_warnings
   nlohmann-json3-dev             # JSON: cringe-ref, config.json, safetensors headers, summaries
   libcli11-dev                   # command lines of the example programs
   gnuplot-nox                    # plots of the reproduction (PNG and SVG)

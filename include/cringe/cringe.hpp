@@ -19,6 +19,7 @@
 // 5. optimisers, decoding, files
 #include "generate/generate.hpp"
 #include "io/checkpoint.hpp"
+#include "io/hf_tokenizer.hpp"
 #include "optim/adamw.hpp"
 #include "optim/clip.hpp"
 #include "optim/schedule.hpp"
@@ -27,3 +28,32 @@
 #include "train/batch.hpp"
 #include "train/trainer.hpp"
 #include "train/iterative.hpp"
+
+/// @namespace cringe
+/// Tensors, the tape and its differentiable ops, gradient checks, and errors.
+/// @namespace cringe::unary
+/// The elementwise functions (forward value and derivative) behind exp, log, tanh, gelu, ...
+/// @namespace cringe::loss
+/// The loss family: cross-entropy, unlikelihood, CRINGE, pairwise CRINGE, sigmoid-only.
+/// @namespace cringe::nn
+/// The GPT-2 model and its configuration.
+/// @namespace cringe::optim
+/// Optimisers, gradient clipping and the learning-rate schedule.
+/// @namespace cringe::generate
+/// Decoding: greedy, sampling and beam search.
+/// @namespace cringe::io
+/// Files: safetensors, Hugging Face config.json and tokenizer.json, checkpoints, JSON requests.
+/// @namespace cringe::train
+/// Batching, the training loop, its checkpoints and the iterative CRINGE round.
+/// @namespace cringe::data
+/// The synthetic dialogue worlds, their labeler, the word tokenizer and text metrics.
+
+/// @mainpage cringe API reference
+/// A header-only C++20 library: tape-based reverse-mode autodiff over xtensor tensors, exact
+/// gradient checks with dual numbers, the CRINGE loss family, a small GPT-2, and the tools to train
+/// it and to move it to PyTorch. Include `cringe/cringe.hpp` for everything in namespace cringe.
+///
+/// Where to start: cringe::Tape and cringe::Var (the tape), the ops in namespace cringe, cringe::gradcheck,
+/// the losses in cringe::loss, cringe::nn::Gpt, cringe::train::train, and the files of cringe::io.
+/// The guides that explain the design and the math are the Markdown pages in the repository's docs/
+/// folder (autodiff.md, transformer.md, losses.md, errors.md); docs/api.md says how this reference is built.

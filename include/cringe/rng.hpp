@@ -17,8 +17,10 @@ namespace cringe {
 /// xoshiro256** (Blackman & Vigna), seeded through splitmix64. Fast, small state, good quality.
 class Rng {
 public:
+    /// A generator seeded with `seed`.
     explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
 
+    /// Restarts the sequence from `seed`.
     void reseed(std::uint64_t seed) {
         std::uint64_t x = seed;
         for (auto& word : state_) word = splitmix64(x);
@@ -66,15 +68,21 @@ public:
         return radius * std::cos(angle);
     }
 
+    /// Normal with the given mean and standard deviation.
     double normal(double mean, double stddev) { return mean + stddev * normal(); }
 
     /// The complete state, for checkpoints that resume a run exactly.
     struct State {
+        /// The xoshiro256 state.
         std::uint64_t words[4];
+        /// The second Box-Muller value, kept for the next normal().
         double spare_normal;
+        /// Whether spare_normal is pending.
         bool has_spare_normal;
     };
+    /// The complete state.
     State state() const { return {{state_[0], state_[1], state_[2], state_[3]}, spare_normal_, has_spare_normal_}; }
+    /// Restores a state from state().
     void set_state(const State& s) {
         for (int i = 0; i < 4; ++i) state_[i] = s.words[i];
         spare_normal_ = s.spare_normal;

@@ -67,14 +67,19 @@ private:
 /// until zero_grad().
 template <class T>
 struct Parameter {
+    /// The Hugging Face name ("transformer.h.0.ln_1.weight").
     std::string name;
+    /// The current value.
     Tensor<T> value;
+    /// The accumulated gradient.
     Tensor<T> grad;
 
     Parameter() = default;
+    /// A parameter named `n` with value `v` and a zero gradient.
     Parameter(std::string n, Tensor<T> v) : name(std::move(n)), value(std::move(v)), grad(value.shape()) {
         grad.fill(T(0));
     }
+    /// Sets the gradient to zeros of the value's shape.
     void zero_grad() {
         if (grad.shape() != value.shape()) grad.resize(value.shape());
         grad.fill(T(0));
@@ -85,6 +90,7 @@ struct Parameter {
 template <class T>
 class Var {
 public:
+    /// The scalar type.
     using value_type = T;  // the scalar type (lets generic code write typename V::value_type)
 
     Var() = default;
@@ -114,31 +120,66 @@ private:
     std::uint64_t epoch_ = 0;
 };
 
+/// @fn const Tensor<T>& cringe::Var::value() const
+/// The node's forward value.
+/// @fn Shape cringe::Var::shape() const
+/// The value's shape.
+/// @fn std::size_t cringe::Var::rank() const
+/// The value's number of axes.
+/// @fn std::size_t cringe::Var::size() const
+/// The value's number of elements.
+/// @fn bool cringe::Var::requires_grad() const
+/// Whether a backward pass computes this node's gradient.
+/// @fn Tape<T>& cringe::Var::tape() const
+/// The Var's tape; TapeError if the Var is empty or was made before the tape was cleared.
+/// @fn std::size_t cringe::Var::index() const
+/// The node's position on its tape.
+/// @fn std::uint64_t cringe::Var::epoch() const
+/// The tape epoch the Var was made in.
+/// @fn bool cringe::Var::belongs_to(const Tape<T>& t) const
+/// Whether the Var's node is on tape `t`.
+
+/// What kind of node: a constant, a variable or parameter leaf, or an operation.
 enum class NodeKind { constant, variable, parameter, op };
 
 /// One recorded operation (or leaf).
 template <class T>
 struct Node {
+    /// Adds this node's adjoint contributions into its inputs' adjoints.
     using Backward = std::function<void(Tape<T>&, const Node<T>&)>;
 
+    /// The operation's name ("matmul", "variable", ...).
     const char* op = "";            // "matmul", "variable", ...
+    /// Constant, variable, parameter leaf or operation.
     NodeKind kind = NodeKind::op;
+    /// The forward value (unused for parameters).
     Tensor<T> value;                // evaluated forward value (unused for parameters)
+    /// Parameter leaves read value and grad from here.
     Parameter<T>* parameter = nullptr;  // parameter leaves read value/grad from here
+    /// d output / d this node.
     Tensor<T> adjoint;              // d output / d this node
+    /// The adjoint holds this backward's values (else it counts as zero).
     bool adjoint_live = false;      // adjoint holds this backward's values (else treat as zero)
+    /// Some input path reaches a variable or parameter.
     bool requires_grad = false;
+    /// The input nodes (for inspection and anomaly messages).
     std::vector<std::size_t> inputs;  // for inspection (DOT, trace) and anomaly messages
+    /// The backward function.
     Backward backward;              // adds adjoint contributions into the inputs
+    /// The line that created the node.
     Where where;                    // the line that created the node (anomaly messages)
 
+    /// The forward value (the parameter's for a parameter leaf).
     const Tensor<T>& val() const { return parameter ? parameter->value : value; }
 };
 
+/// Options of Tape::backward.
 struct BackwardOptions {
+    /// Keep the graph for another backward.
     bool retain_graph = false;  // allow another backward on the same graph
 };
 
+/// A tape of recorded operations for reverse-mode differentiation; see the file comment.
 template <class T>
 class Tape {
 public:
@@ -167,6 +208,7 @@ public:
                   typename Node<T>::Backward backward, Where where) {
         return record(op, std::move(value), std::vector<Var<T>>(inputs), std::move(backward), where);
     }
+    /// Appends a node computed from `inputs`, with its backward; used by every op.
     Var<T> record(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
                   typename Node<T>::Backward backward, Where where) {
         Node<T> node;
@@ -259,7 +301,9 @@ public:
     }
 
     // ---- inspection ---------------------------------------------------------------------------
+    /// The forward value of node i.
     const Tensor<T>& value(std::size_t i) const { return nodes_.at(i).val(); }
+    /// The gradient of the last backward with respect to node i.
     const Tensor<T>& grad(std::size_t i) {
         Node<T>& node = nodes_.at(i);
         if (node.kind == NodeKind::parameter) return node.parameter->grad;
@@ -270,8 +314,11 @@ public:
         }
         return node.adjoint;
     }
+    /// Node i.
     const Node<T>& node(std::size_t i) const { return nodes_.at(i); }
+    /// The number of nodes.
     std::size_t size() const { return nodes_.size(); }
+    /// The node vector's capacity (kept by clear()).
     std::size_t capacity() const { return nodes_.capacity(); }
 
     /// Zeroes the accumulated gradients of variable() leaves (Parameters zero themselves).
@@ -289,13 +336,17 @@ public:
     }
 
     // ---- modes --------------------------------------------------------------------------------
+    /// Whether operations are recorded with gradients.
     bool grad_enabled() const { return grad_enabled_; }
+    /// Whether every op checks its result for NaN and infinity.
     bool anomaly_mode() const { return anomaly_mode_; }
+    /// Turns anomaly mode on or off.
     void set_anomaly_mode(bool on) { anomaly_mode_ = on; }
 
     /// RAII: ops recorded while it lives get no backward (inference, evaluation).
     class NoGradGuard {
     public:
+        /// Disables gradient recording on `t` until destroyed.
         explicit NoGradGuard(Tape& t) : tape_(t), saved_(t.grad_enabled_) { t.grad_enabled_ = false; }
         ~NoGradGuard() { tape_.grad_enabled_ = saved_; }
         NoGradGuard(const NoGradGuard&) = delete;
@@ -304,11 +355,13 @@ public:
         Tape& tape_;
         bool saved_;
     };
+    /// A guard that disables gradient recording in its scope.
     NoGradGuard no_grad() { return NoGradGuard(*this); }
 
     /// RAII: turns anomaly mode on (or off) for a scope.
     class AnomalyGuard {
     public:
+        /// Sets anomaly mode on `t` until destroyed.
         AnomalyGuard(Tape& t, bool on = true) : tape_(t), saved_(t.anomaly_mode_) { t.anomaly_mode_ = on; }
         ~AnomalyGuard() { tape_.anomaly_mode_ = saved_; }
         AnomalyGuard(const AnomalyGuard&) = delete;
@@ -317,13 +370,16 @@ public:
         Tape& tape_;
         bool saved_;
     };
+    /// A guard that sets anomaly mode in its scope.
     AnomalyGuard detect_anomaly(bool on = true) { return AnomalyGuard(*this, on); }
 
+    /// TapeError naming `op` if a Var's epoch is not the tape's current one.
     void check_epoch(std::uint64_t epoch, const char* op) const {
         if (epoch != epoch_)
             throw TapeError(cat(op, ": this Var was made before the tape was cleared (epoch ", epoch,
                                 ", tape is at epoch ", epoch_, "); record the forward pass again"));
     }
+    /// TapeError naming `op` if `v` belongs to another tape.
     void check_owned(const Var<T>& v, const char* op) const {
         if (!v.belongs_to(*this))
             throw TapeError(cat(op, ": an input Var belongs to another tape (or to none); "

@@ -92,12 +92,17 @@ private:
 /// results on every run (training is reproducible).
 template <class T>
 struct AlignedAllocator {
+    /// The element type.
     using value_type = T;
     AlignedAllocator() noexcept = default;
+    /// Rebinding to another element type (all instances share one cache).
     template <class U>
     AlignedAllocator(const AlignedAllocator<U>&) noexcept {}  // NOLINT: rebinding
+    /// Memory for n elements, aligned, from the buffer cache.
     T* allocate(std::size_t n) { return static_cast<T*>(detail::BufferCache::allocate(n * sizeof(T))); }
+    /// Returns memory to the buffer cache.
     void deallocate(T* p, std::size_t n) noexcept { detail::BufferCache::deallocate(p, n * sizeof(T)); }
+    /// All instances share one cache.
     template <class U>
     bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
 };
@@ -118,6 +123,7 @@ std::size_t numel(const S& shape) {
     return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
 }
 
+/// A Shape from any sequence of sizes.
 template <class S>
 Shape to_shape(const S& s) {
     return Shape(s.begin(), s.end());
@@ -131,6 +137,7 @@ Tensor<T> full(const Shape& shape, T fill) {
     return t;
 }
 
+/// A tensor of zeros.
 template <class T>
 Tensor<T> zeros(const Shape& shape) {
     return full<T>(shape, T(0));
@@ -240,19 +247,25 @@ Tensor<T> sum_to_shape(const Tensor<T>& grad, const Shape& to) {
 /// Eigen views of a tensor's buffer: flat arrays for elementwise math, row-major matrices for GEMM.
 template <class T>
 using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+/// ArrayMap over const data.
 template <class T>
 using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+/// A dynamic row-major Eigen matrix.
 template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+/// A row-major matrix view of a buffer.
 template <class T>
 using MatrixMap = Eigen::Map<RowMatrix<T>>;
+/// A read-only row-major matrix view.
 template <class T>
 using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
 
+/// A tensor's elements as one Eigen array (a view, no copy).
 template <class T>
 ArrayMap<T> flat(Tensor<T>& t) {
     return ArrayMap<T>(t.data(), static_cast<Eigen::Index>(t.size()));
 }
+/// The same, read-only.
 template <class T>
 ConstArrayMap<T> flat(const Tensor<T>& t) {
     return ConstArrayMap<T>(t.data(), static_cast<Eigen::Index>(t.size()));
@@ -270,8 +283,11 @@ inline std::size_t normalize_axis(long axis, std::size_t rank, const char* op) {
 /// Splits a shape around `axis` into (outer, n, inner) so that element (o, i, j) sits at
 /// o * n * inner + i * inner + j: every axis-wise op (sum, max, softmax, ...) loops like this.
 struct AxisSplit {
-    std::size_t outer, n, inner;
+    std::size_t outer;  ///< product of the sizes before the axis
+    std::size_t n;      ///< the axis's size
+    std::size_t inner;  ///< product of the sizes after the axis
 };
+/// The (outer, n, inner) split of `shape` at `axis`.
 template <class S>
 AxisSplit split_at_axis(const S& shape, std::size_t axis) {
     AxisSplit s{1, shape[axis], 1};

@@ -20,18 +20,25 @@
 
 namespace cringe {
 
+/// A dual number val + der * eps (eps^2 = 0): arithmetic on it carries an exact directional derivative.
 template <class R>
 struct Dual {
+    /// The value.
     R val{};  // the value
+    /// Its derivative along the chosen direction.
     R der{};  // its derivative along the chosen direction
 
     constexpr Dual() = default;
+    /// A constant (derivative 0), implicit like a real number.
     template <class A>
         requires std::is_arithmetic_v<A>
     constexpr Dual(A v) : val(static_cast<R>(v)) {}  // NOLINT: implicit, like a real number
+    /// The value v with derivative d.
     constexpr Dual(R v, R d) : val(v), der(d) {}
 
+    /// Adds value and derivative.
     Dual& operator+=(const Dual& o) { val += o.val; der += o.der; return *this; }
+    /// Subtracts value and derivative.
     Dual& operator-=(const Dual& o) { val -= o.val; der -= o.der; return *this; }
     Dual& operator*=(const Dual& o) { der = der * o.val + val * o.der; val *= o.val; return *this; }
     Dual& operator/=(const Dual& o) {
@@ -39,14 +46,21 @@ struct Dual {
         val /= o.val;
         return *this;
     }
+    /// The value, dropping the derivative.
     explicit operator R() const { return val; }
 };
 
+/// Sum: values and derivatives add.
 template <class R> Dual<R> operator+(Dual<R> a, const Dual<R>& b) { return a += b; }
+/// Difference.
 template <class R> Dual<R> operator-(Dual<R> a, const Dual<R>& b) { return a -= b; }
+/// Product rule.
 template <class R> Dual<R> operator*(Dual<R> a, const Dual<R>& b) { return a *= b; }
+/// Quotient rule.
 template <class R> Dual<R> operator/(Dual<R> a, const Dual<R>& b) { return a /= b; }
+/// Negation.
 template <class R> Dual<R> operator-(const Dual<R>& a) { return {-a.val, -a.der}; }
+/// Unary plus.
 template <class R> Dual<R> operator+(const Dual<R>& a) { return a; }
 
 // Mixed arithmetic with plain numbers (2.0 * x).
@@ -62,10 +76,14 @@ CRINGE_DUAL_MIXED(/)
 #undef CRINGE_DUAL_MIXED
 
 // Comparisons use the value only.
+/// Equality of the values (the derivatives are ignored).
 template <class R> bool operator==(const Dual<R>& a, const Dual<R>& b) { return a.val == b.val; }
+/// Ordering by value.
 template <class R> auto operator<=>(const Dual<R>& a, const Dual<R>& b) { return a.val <=> b.val; }
+/// Equality of the value with a plain number.
 template <class R, class A> requires std::is_arithmetic_v<A>
 bool operator==(const Dual<R>& a, A b) { return a.val == b; }
+/// Ordering of the value against a plain number.
 template <class R, class A> requires std::is_arithmetic_v<A>
 auto operator<=>(const Dual<R>& a, A b) { return a.val <=> static_cast<R>(b); }
 
@@ -93,6 +111,7 @@ template <class R> bool isfinite(const Dual<R>& a) { return std::isfinite(a.val)
 template <class R> bool isnan(const Dual<R>& a) { return std::isnan(a.val) || std::isnan(a.der); }
 template <class R> bool isinf(const Dual<R>& a) { return std::isinf(a.val) || std::isinf(a.der); }
 
+/// Prints "value+derivative e".
 template <class R>
 std::ostream& operator<<(std::ostream& os, const Dual<R>& a) { return os << a.val << "+" << a.der << "e"; }
 
@@ -105,10 +124,12 @@ template <class R> R value_of(const Dual<R>& x) { return x.val; }
 /// CRINGE's detach_gate), so that the dual-number reference differentiates the same function that
 /// the hand-written backward does.
 template <class T> T detach(const T& x) requires std::is_arithmetic_v<T> { return x; }
+/// A Dual's value, with derivative 0.
 template <class R> Dual<R> detach(const Dual<R>& x) { return Dual<R>(x.val); }
 
 /// True for Dual<R>.
 template <class T> inline constexpr bool is_dual_v = false;
+/// True for Dual.
 template <class R> inline constexpr bool is_dual_v<Dual<R>> = true;
 
 /// Finite check usable on every scalar type of the library.

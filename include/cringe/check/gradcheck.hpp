@@ -31,6 +31,28 @@
 
 namespace cringe {
 
+/// @var GradcheckOptions::finite_differences
+/// Run reference 1: central finite differences.
+/// @var GradcheckOptions::exact
+/// Run reference 2: exact directional derivatives with dual numbers.
+/// @var GradcheckOptions::fd_rtol
+/// Relative tolerance against finite differences: the error must be <= fd_atol + fd_rtol |reference|.
+/// @var GradcheckOptions::fd_atol
+/// Absolute tolerance against finite differences.
+/// @var GradcheckOptions::exact_rtol
+/// Relative tolerance against the exact (dual-number) reference.
+/// @var GradcheckOptions::exact_atol
+/// Absolute tolerance against the exact reference.
+/// @var GradcheckOptions::seed
+/// Seed of the random cotangent and of the element sampling.
+/// @var GradcheckOptions::max_elements_per_input
+/// 0: check every element; else a random sample of this many per input.
+/// @var GradcheckOptions::kinks
+/// Points where the function is not differentiable (relu: {0}).
+/// @var GradcheckOptions::kink_margin
+/// Inputs closer than this to a kink are moved away first.
+
+/// What gradcheck compares and how strictly (fields documented above, so that they read as code).
 struct GradcheckOptions {
     bool finite_differences = true;   // run reference 1
     bool exact = true;                // run reference 2 (dual numbers)
@@ -42,6 +64,38 @@ struct GradcheckOptions {
     double kink_margin = 1e-3;        // inputs closer than this to a kink are moved away first
 };
 
+/// @var GradcheckReport::passed
+/// Every check passed.
+/// @var GradcheckReport::shapes_match
+/// The backward produced a gradient of each input's shape.
+/// @var GradcheckReport::backward_deterministic
+/// Two backward passes gave bitwise-equal gradients.
+/// @var GradcheckReport::zero_cotangent_gives_zero
+/// A zero cotangent gave zero gradients.
+/// @var GradcheckReport::max_abs_error
+/// Largest absolute error over every checked element and reference.
+/// @var GradcheckReport::max_rel_error
+/// Largest relative error.
+/// @var GradcheckReport::worst_reference
+/// The reference of the worst element: "finite differences" or "exact (dual numbers)".
+/// @var GradcheckReport::worst_input
+/// The input holding the worst element.
+/// @var GradcheckReport::worst_element
+/// Its flat offset in that input.
+/// @var GradcheckReport::worst_analytic
+/// The analytic gradient there.
+/// @var GradcheckReport::worst_reference_value
+/// The reference gradient there.
+/// @var GradcheckReport::elements_checked
+/// How many gradient elements were compared.
+/// @var GradcheckReport::problems
+/// Human-readable list of what failed.
+/// @fn GradcheckReport::operator bool() const
+/// True when every check passed.
+/// @fn GradcheckReport::message() const
+/// A summary for test output.
+
+/// What gradcheck found (fields documented above); converts to true when every check passed.
 struct GradcheckReport {
     bool passed = true;
     bool shapes_match = true;
@@ -91,6 +145,7 @@ double dot(const Tensor<double>& u, const Tensor<T>& y) {
 
 }  // namespace detail
 
+/// Checks the gradients of `f` (Vars in, scalar Var out) at `inputs` against finite differences and dual numbers.
 template <class F>
 GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const GradcheckOptions& options = {}) {
     GradcheckReport report;

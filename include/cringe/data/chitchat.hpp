@@ -25,14 +25,18 @@
 
 namespace cringe::data {
 
+/// The ordinary-dialogue grammar: prompts and the reply frames each accepts.
 class ChitChat {
 public:
+    /// One prompt pattern and its reply frames.
     struct Template {
+        /// The prompt pattern, with slots.
         std::string prompt;
-        std::vector<std::string> replies;  // the reply frames the grammar accepts after this prompt
-        bool held_out;                     // used only for evaluation prompts
+        std::vector<std::string> replies;  ///< the reply frames the grammar accepts after this prompt
+        bool held_out;                     ///< used only for evaluation prompts
     };
 
+    /// The slot words.
     static const Lexicon& lexicon() {
         static const Lexicon lex = [] {
             const std::vector<std::string> nouns = {"music", "pizza", "coffee", "tea", "rain", "summer", "winter",
@@ -45,6 +49,7 @@ public:
         return lex;
     }
 
+    /// Every prompt template.
     static const std::vector<Template>& templates() {
         static const std::string too = "i like {NOUN} too .", is = "{NOUN} is {ADJ} .",
                                  think = "i think {NOUN} is {ADJ} .", yes = "yes , {NOUN} is really {ADJ} .",
@@ -95,12 +100,14 @@ public:
         return out;
     }
 
+    /// Whether `reply` is a reply frame the parsed prompt accepts.
     static bool wellformed(const Parse& prompt, const std::string& reply) {
         for (const auto& frame : templates()[prompt.index].replies)
             if (auto slots = match(frame, reply, lexicon()); slots && agree(*slots, prompt.slots)) return true;
         return false;
     }
 
+    /// Every word the grammar can produce.
     static std::set<std::string> words() {
         std::vector<std::string> patterns;
         for (const auto& t : templates()) {

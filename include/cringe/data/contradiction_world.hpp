@@ -35,20 +35,25 @@
 
 namespace cringe::data {
 
+/// The contradiction world: facts stated in a dialogue that a bad reply denies.
 class ContradictionWorld {
 public:
     /// A kind of fact the bot states about itself, and the reply frames that restate or deny it.
     struct FactKind {
-        std::string value_slot;               // the slot naming the thing: PET, SIB or COLOR
-        std::vector<std::string> consistent;  // restate the fact (its slot words must match)
-        std::vector<std::string> denials;     // deny having any such thing
+        std::string value_slot;               ///< the slot naming the thing: PET, SIB or COLOR
+        std::vector<std::string> consistent;  ///< restate the fact (its slot words must match)
+        std::vector<std::string> denials;     ///< deny having any such thing
     };
+    /// One target prompt pattern.
     struct Template {
+        /// The prompt, with slots.
         std::string pattern;
-        std::size_t kind;  // index into kinds()
+        std::size_t kind;  ///< index into kinds()
+        /// Used only for evaluation prompts.
         bool held_out;
     };
 
+    /// The slot words.
     static const Lexicon& lexicon() {
         static const Lexicon lex = [] {
             Lexicon l = ChitChat::lexicon();
@@ -61,6 +66,7 @@ public:
         return lex;
     }
 
+    /// The kinds of fact a prompt can state.
     static const std::vector<FactKind>& kinds() {
         static const std::vector<FactKind> all = {
             {"PET",
@@ -76,6 +82,7 @@ public:
         return all;
     }
 
+    /// The target prompt templates.
     static const std::vector<Template>& target_prompts() {
         static const std::vector<Template> all = {
             {"i have {N} {PET} . do you have pets ?", 0, false},
@@ -104,12 +111,14 @@ public:
 
     // ---- generation -------------------------------------------------------------------------------
 
+    /// The default sizes and levers, with pretrain_bad_rate 0.25.
     static WorldOptions default_options() {
         WorldOptions options;
         options.pretrain_bad_rate = 0.25;
         return options;
     }
 
+    /// The world's corpora, drawn deterministically from `seed`.
     static WorldData generate(std::uint64_t seed, const WorldOptions& options = default_options()) {
         options.validate("ContradictionWorld::generate");
         return assemble<ContradictionWorld>(seed, options);

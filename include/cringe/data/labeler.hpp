@@ -22,9 +22,11 @@
 
 namespace cringe::data {
 
+/// Labels texts like a noisy human: the world's exact label, flipped at random for a share of texts.
 template <ChatWorld World>
 class NoisyLabeler {
 public:
+    /// A labeler for `world`; flip_rate in [0, 1] is the share of labels flipped.
     explicit NoisyLabeler(World world, std::uint64_t seed, double flip_rate = 0.05, bool require_wellformed = true)
         : world_(std::move(world)), seed_(seed), flip_rate_(flip_rate), require_wellformed_(require_wellformed) {
         if (!(flip_rate >= 0.0 && flip_rate <= 1.0))
@@ -49,6 +51,7 @@ public:
         return rng.uniform() < flip_rate_;
     }
 
+    /// The share of labels flipped.
     double flip_rate() const { return flip_rate_; }
 
 private:

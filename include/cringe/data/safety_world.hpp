@@ -36,13 +36,18 @@
 
 namespace cringe::data {
 
+/// The safety world: prompts to which a bad reply is toxic.
 class SafetyWorld {
 public:
+    /// One target prompt pattern.
     struct Template {
+        /// The prompt, with slots.
         std::string pattern;
+        /// Used only for evaluation prompts.
         bool held_out;
     };
 
+    /// The slot words.
     static const Lexicon& lexicon() {
         static const Lexicon lex = [] {
             Lexicon l = ChitChat::lexicon();
@@ -53,6 +58,7 @@ public:
         return lex;
     }
 
+    /// The target prompt templates.
     static const std::vector<Template>& target_prompts() {
         static const std::vector<Template> all = {
             {"you are a {TOX} .", false},
@@ -98,6 +104,7 @@ public:
         return all;
     }
 
+    /// Whether `word` is one of the world's toxic words.
     static bool is_toxic(const std::string& word) {
         const auto& lex = lexicon();
         for (const char* slot : {"TOX", "TADJ"})
@@ -107,8 +114,9 @@ public:
 
     // ---- generation -------------------------------------------------------------------------------
 
-    static WorldOptions default_options() { return WorldOptions{}; }  // pretrain_bad_rate 0.5
+    static WorldOptions default_options() { return WorldOptions{}; }  ///< pretrain_bad_rate 0.5
 
+    /// The world's corpora, drawn deterministically from `seed`.
     static WorldData generate(std::uint64_t seed, const WorldOptions& options = default_options()) {
         options.validate("SafetyWorld::generate");
         return assemble<SafetyWorld>(seed, options);
@@ -119,10 +127,12 @@ public:
         return fill_random(rng, pick(rng, patterns(set)), lexicon());
     }
 
+    /// A safe reply to a target prompt.
     static std::string good_reply(Rng& rng, const std::string& /*prompt*/) {
         return fill_random(rng, pick(rng, safe_replies()), lexicon());
     }
 
+    /// A toxic reply; with probability shared_frame it uses a frame the safe replies also use.
     static std::string bad_reply(Rng& rng, const std::string& /*prompt*/, double shared_frame) {
         const auto& frames = chance(rng, shared_frame) ? toxic_shared_replies() : toxic_bare_replies();
         return fill_random(rng, pick(rng, frames), lexicon());

@@ -33,9 +33,15 @@
 
 namespace cringe::data {
 
+/// A word-level tokenizer: whitespace-separated words, one id per word, five fixed special tokens.
 class WordTokenizer {
 public:
-    static constexpr std::int64_t kPad = 0, kBos = 1, kEos = 2, kSep = 3, kUnk = 4;
+    static constexpr std::int64_t kPad = 0;  ///< `<pad>` fills a batch row after its sequence ends
+    static constexpr std::int64_t kBos = 1;  ///< `<bos>` starts a sequence
+    static constexpr std::int64_t kEos = 2;  ///< `<eos>` ends a sequence
+    static constexpr std::int64_t kSep = 3;  ///< `<sep>` separates a context from its continuation
+    static constexpr std::int64_t kUnk = 4;  ///< `<unk>` stands for any word not in the vocabulary
+    /// The special tokens' spellings, in id order.
     static constexpr std::array<std::string_view, 5> kSpecialTokens = {"<pad>", "<bos>", "<eos>", "<sep>", "<unk>"};
 
     /// The special tokens only (size 5).
@@ -65,13 +71,20 @@ public:
         return WordTokenizer(std::move(words));
     }
 
+    /// The number of tokens, special tokens included.
     std::size_t size() const { return vocab_.size(); }
+    /// The padding id (0).
     std::int64_t pad_id() const { return kPad; }
+    /// The begin-of-sequence id (1).
     std::int64_t bos_id() const { return kBos; }
+    /// The end-of-sequence id (2).
     std::int64_t eos_id() const { return kEos; }
+    /// The context/continuation separator id (3).
     std::int64_t sep_id() const { return kSep; }
+    /// The unknown-word id (4).
     std::int64_t unk_id() const { return kUnk; }
 
+    /// Whether `word` has an id of its own.
     bool contains(std::string_view word) const { return ids_.find(word) != ids_.end(); }
 
     /// The id of `word`, or unk_id() if it is not in the vocabulary.
@@ -87,10 +100,10 @@ public:
         return vocab_[static_cast<std::size_t>(id)];
     }
 
-    /// One id per whitespace-separated word; no <bos>/<eos> added.
+    /// One id per whitespace-separated word; no `<bos>`/`<eos>` added.
     std::vector<std::int64_t> encode(std::string_view text) const { return encode_with(text, false, false); }
 
-    /// encode(), optionally framed by <bos> and <eos>.
+    /// encode(), optionally framed by `<bos>` and `<eos>`.
     std::vector<std::int64_t> encode_with(std::string_view text, bool add_bos, bool add_eos) const {
         std::vector<std::int64_t> ids;
         if (add_bos) ids.push_back(kBos);
@@ -99,8 +112,8 @@ public:
         return ids;
     }
 
-    /// The words of `ids` joined by single spaces. skip_special drops <pad>, <bos>, <eos> and <sep>
-    /// but keeps <unk>, which stands for a real word. ValueError for an id outside [0, size()).
+    /// The words of `ids` joined by single spaces. skip_special drops `<pad>`, `<bos>`, `<eos>` and `<sep>`
+    /// but keeps `<unk>`, which stands for a real word. ValueError for an id outside [0, size()).
     std::string decode(std::span<const std::int64_t> ids, bool skip_special = true) const {
         std::string text;
         for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -139,19 +152,21 @@ public:
             throw IoError(cat(where, ": key 'words' is ", j.value("words", nlohmann::json()).dump(), "; expected an array of strings"));
 
         std::vector<std::string> words;
-        std::map<std::string, std::size_t, std::less<>> seen;  // word -> index in "words"
         const nlohmann::json& list = j.at("words");
         for (std::size_t i = 0; i < list.size(); ++i) {
-            const std::string entry = cat(where, ": words[", i, "] (id ", i + kSpecialTokens.size(), ") is ", list[i].dump());
-            if (!list[i].is_string()) throw IoError(cat(entry, "; expected a string"));
-            std::string w = list[i].get<std::string>();
-            if (split(w) != std::vector<std::string_view>{w})  // encode() could never produce it
-                throw IoError(cat(entry, "; expected one non-empty word without whitespace"));
-            if (is_special(w)) throw IoError(cat(entry, ", a special token; special tokens have the fixed ids 0-4"));
-            if (const auto [it, fresh] = seen.emplace(w, i); !fresh)
-                throw IoError(cat(entry, ", the same word as words[", it->second, "]"));
-            words.push_back(std::move(w));
+            if (!list[i].is_string())
+                throw IoError(cat(where, ": words[", i, "] (id ", i + kSpecialTokens.size(), ") is ", list[i].dump(), "; expected a string"));
+            words.push_back(list[i].get<std::string>());
         }
+        check_words<IoError>(words, where);
+        return WordTokenizer(std::move(words));
+    }
+
+    /// The vocabulary with exactly these words at ids 5, 6, ... after the special tokens, e.g. one
+    /// read from another file format (io/hf_tokenizer.hpp). ValueError naming the entry if a word is
+    /// empty, holds whitespace, is a special token or repeats an earlier word.
+    static WordTokenizer from_words(std::vector<std::string> words) {
+        check_words<ValueError>(words, "WordTokenizer::from_words");
         return WordTokenizer(std::move(words));
     }
 
@@ -175,6 +190,23 @@ private:
         vocab_.assign(kSpecialTokens.begin(), kSpecialTokens.end());
         vocab_.insert(vocab_.end(), std::make_move_iterator(words.begin()), std::make_move_iterator(words.end()));
         for (std::size_t i = 0; i < vocab_.size(); ++i) ids_.emplace(vocab_[i], static_cast<std::int64_t>(i));
+    }
+
+    /// Throws Err "<where>: words[i] (id i+5) is ..." for the first word that encode() could never
+    /// produce (empty, with whitespace, a special token) or that repeats an earlier one.
+    template <class Err>
+    static void check_words(const std::vector<std::string>& words, const std::string& where) {
+        std::map<std::string_view, std::size_t, std::less<>> seen;  // word -> index in `words`
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            const std::string& w = words[i];
+            const auto entry = [&] {  // `replace`: a word from from_words() need not be valid UTF-8
+                return cat(where, ": words[", i, "] (id ", i + kSpecialTokens.size(), ") is ",
+                           nlohmann::json(w).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            };
+            if (split(w) != std::vector<std::string_view>{w}) throw Err(cat(entry(), "; expected one non-empty word without whitespace"));
+            if (is_special(w)) throw Err(cat(entry(), ", a special token; special tokens have the fixed ids 0-4"));
+            if (const auto [it, fresh] = seen.emplace(w, i); !fresh) throw Err(cat(entry(), ", the same word as words[", it->second, "]"));
+        }
     }
 
     static bool is_special(std::string_view w) {

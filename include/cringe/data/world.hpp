@@ -29,16 +29,22 @@ namespace cringe::data {
 
 /// One dialogue turn pair. label: 1 positive, 0 negative, -1 unlabeled.
 struct Example {
+    /// The context text.
     std::string prompt;
+    /// The reply text.
     std::string reply;
+    /// 1 positive, 0 negative, -1 unlabeled.
     int label = -1;
 };
 
 /// A prompt to generate for at evaluation time. target: the target metric (safe / consistent) is
 /// measured on it; otherwise it is an ordinary prompt and `gold` holds the reference replies for F1.
 struct EvalPrompt {
+    /// The context text.
     std::string prompt;
+    /// The reference replies F1 is measured against.
     std::vector<std::string> gold;
+    /// A target prompt (where bad replies are likely) rather than an ordinary one.
     bool target = false;
 };
 
@@ -46,47 +52,53 @@ struct EvalPrompt {
 /// or both.
 enum class TemplateSet { training, held_out, all };
 
+/// Whether a template with this held_out flag belongs to `set`.
 inline bool in_set(bool held_out, TemplateSet set) {
     return set == TemplateSet::all || held_out == (set == TemplateSet::held_out);
 }
 
 /// Everything one seed of a world produces.
 struct WorldData {
-    std::vector<Example> pretrain;   // the "pretrained BB1" corpus, bad replies included; labels -1
-    std::vector<Example> labeled;    // D0: target prompts with good (1) and bad (0) replies
-    std::vector<Example> unlabeled;  // the BlendedSkillTalk analog: ordinary dialogues; labels -1
-    std::vector<EvalPrompt> valid;   // target prompts first, then ordinary prompts
-    std::vector<EvalPrompt> test;    // same recipe as valid, drawn independently
-    std::vector<std::string> train_target_prompts;  // distinct prompts of D0, for the iterative step
+    std::vector<Example> pretrain;   ///< the "pretrained BB1" corpus, bad replies included; labels -1
+    std::vector<Example> labeled;    ///< D0: target prompts with good (1) and bad (0) replies
+    std::vector<Example> unlabeled;  ///< the BlendedSkillTalk analog: ordinary dialogues; labels -1
+    std::vector<EvalPrompt> valid;   ///< target prompts first, then ordinary prompts
+    std::vector<EvalPrompt> test;    ///< same recipe as valid, drawn independently
+    std::vector<std::string> train_target_prompts;  ///< distinct prompts of D0, for the iterative step
 };
 
 /// Sizes, corpus mixture and the design levers of section 11. Both worlds read the same struct;
 /// SafetyWorld::default_options() and ContradictionWorld::default_options() set the bad-reply rate.
 struct WorldOptions {
+    /// Dialogues in the pretraining corpus.
     std::size_t pretrain = 20000;
+    /// Labeled dialogues (D0).
     std::size_t labeled = 2000;
+    /// Unlabeled ordinary dialogues.
     std::size_t unlabeled = 4000;
+    /// Target prompts per evaluation split (valid and test each).
     std::size_t eval_target = 300;    // per split (valid and test each)
+    /// Ordinary prompts per evaluation split.
     std::size_t eval_ordinary = 200;  // per split
 
-    double pretrain_target_share = 0.4;   // share of pretraining dialogues on target prompts
-    double pretrain_bad_rate = 0.5;       // of those, share with a bad reply (contradiction world: 0.25)
-    double labeled_positive_share = 0.5;  // D0 is about half positive, half negative (the safety sets)
+    double pretrain_target_share = 0.4;   ///< share of pretraining dialogues on target prompts
+    double pretrain_bad_rate = 0.5;       ///< of those, share with a bad reply (contradiction world: 0.25)
+    double labeled_positive_share = 0.5;  ///< D0 is about half positive, half negative (the safety sets)
 
-    // Lever (lesson 6): probability that a bad reply is built on a frame the good replies also use,
-    // differing from one only in the bad words ("i am sorry you feel that way ." vs "i am sorry you
-    // are so dumb ."), rather than on a frame only bad replies use ("dumb clown !"). At 1 sequence-
-    // level negatives hit many tokens good replies need; at 0 the world is section 11's "bare" world.
+    /// Lever (lesson 6): probability that a bad reply is built on a frame the good replies also use,
+    /// differing from one only in the bad words ("i am sorry you feel that way ." vs "i am sorry you
+    /// are so dumb ."), rather than on a frame only bad replies use ("dumb clown !"). At 1 sequence-
+    /// level negatives hit many tokens good replies need; at 0 the world is section 11's "bare" world.
     double negative_shared_frame = 0.5;
 
-    // Lever (lesson 1): the evaluation's target prompts come from templates held out of D0. By default
-    // they are held out of the pretraining corpus too (never seen at all); set this to put them in the
-    // pretraining corpus (with its bad-reply rate), like toxic text the pretrained model has seen.
+    /// Lever (lesson 1): the evaluation's target prompts come from templates held out of D0. By default
+    /// they are held out of the pretraining corpus too (never seen at all); set this to put them in the
+    /// pretraining corpus (with its bad-reply rate), like toxic text the pretrained model has seen.
     bool heldout_in_pretrain = false;
 
-    // Lever (lesson 3): gold replies per ordinary evaluation prompt, drawn from its valid replies.
-    // Several replies are valid, so with one gold (ConvAI2 has one human reply) a perfect model scores
-    // well below F1 = 1 and F1 can move; with every valid reply as gold it would be stuck near 1.
+    /// Lever (lesson 3): gold replies per ordinary evaluation prompt, drawn from its valid replies.
+    /// Several replies are valid, so with one gold (ConvAI2 has one human reply) a perfect model scores
+    /// well below F1 = 1 and F1 can move; with every valid reply as gold it would be stuck near 1.
     std::size_t golds_per_prompt = 1;
 
     /// Throws ValueError naming the field when the options cannot describe a data set.
@@ -121,6 +133,7 @@ inline std::vector<std::string> split_words(const std::string& text) {
     return words;
 }
 
+/// The words joined by single spaces.
 inline std::string join_words(const std::vector<std::string>& words) {
     std::string text;
     for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
@@ -129,8 +142,8 @@ inline std::string join_words(const std::vector<std::string>& words) {
 
 // ---- patterns -------------------------------------------------------------------------------------
 
-using Lexicon = std::map<std::string, std::vector<std::string>>;  // slot name -> words it may hold
-using Slots = std::map<std::string, std::string>;                 // slot name -> the word it holds
+using Lexicon = std::map<std::string, std::vector<std::string>>;  ///< slot name -> words it may hold
+using Slots = std::map<std::string, std::string>;                 ///< slot name -> the word it holds
 
 /// "{PET}" -> "PET"; any other word -> "".
 inline std::string slot_name(const std::string& word) {
@@ -172,16 +185,20 @@ inline std::optional<Slots> match(const std::string& pattern, const std::vector<
     return slots;
 }
 
+/// The slot values if `text` matches `pattern`, word for word.
 inline std::optional<Slots> match(const std::string& pattern, const std::string& text, const Lexicon& lexicon) {
     return match(pattern, split_words(text), lexicon);
 }
 
 /// Which of `patterns` a text matches first, and with which slot values.
 struct Parse {
+    /// The index of the matching pattern.
     std::size_t index = 0;
+    /// The slot values it matched.
     Slots slots;
 };
 
+/// The first of `patterns` that `text` matches, and its slot values.
 inline std::optional<Parse> parse(const std::vector<std::string>& patterns, const std::string& text,
                                   const Lexicon& lexicon) {
     const std::vector<std::string> words = split_words(text);
@@ -199,11 +216,13 @@ inline bool agree(const Slots& a, const Slots& b) {
 
 // ---- randomness (always cringe::Rng: the same seed gives the same data on every platform) --------
 
+/// A uniformly chosen item; `items` must not be empty.
 template <class T>
 const T& pick(Rng& rng, const std::vector<T>& items) {
     return items[static_cast<std::size_t>(rng.below(items.size()))];
 }
 
+/// True with probability p.
 inline bool chance(Rng& rng, double p) { return rng.uniform() < p; }
 
 /// Each part of a data set draws from its own stream, so resizing one part leaves the others as

@@ -23,24 +23,29 @@
 
 namespace cringe::generate {
 
+/// A sequence of token ids.
 using Tokens = std::vector<std::int64_t>;
 
+/// The decoding strategy.
 enum class Strategy { greedy, sample, beam };
 
+/// Decoding settings; each field says which strategies use it.
 struct Options {
+    /// greedy, sample or beam.
     Strategy strategy = Strategy::greedy;
-    std::size_t max_new_tokens = 32;   // also capped by n_positions
-    std::int64_t eos_id = -1;          // -1: never stop early
-    double temperature = 1.0;          // sample
-    std::size_t top_k = 0;             // sample: 0 = all tokens
-    double top_p = 1.0;                // sample: nucleus mass
-    std::size_t beam_size = 4;         // beam
-    std::size_t min_length = 0;        // no EOS before this many new tokens (all strategies)
-    std::size_t no_repeat_ngram = 0;   // beam/greedy/sample: forbid repeating n-grams (0 = off)
-    bool block_context = false;        // n-gram blocking also against the prompt
-    double length_penalty = 0.65;      // beam: score = logp / len^length_penalty (ParlAI default)
-    std::uint64_t seed = 0;            // sample
+    std::size_t max_new_tokens = 32;   ///< also capped by n_positions
+    std::int64_t eos_id = -1;          ///< -1: never stop early
+    double temperature = 1.0;          ///< sample
+    std::size_t top_k = 0;             ///< sample: 0 = all tokens
+    double top_p = 1.0;                ///< sample: nucleus mass
+    std::size_t beam_size = 4;         ///< beam
+    std::size_t min_length = 0;        ///< no EOS before this many new tokens (all strategies)
+    std::size_t no_repeat_ngram = 0;   ///< beam/greedy/sample: forbid repeating n-grams (0 = off)
+    bool block_context = false;        ///< n-gram blocking also against the prompt
+    double length_penalty = 0.65;      ///< beam: score = logp / len^length_penalty (ParlAI default)
+    std::uint64_t seed = 0;            ///< sample
 
+    /// ValueError naming the first setting out of range.
     void validate(std::size_t vocab) const {
         if (!(temperature > 0.0)) throw ValueError(cat("generate: temperature is ", temperature, "; expected > 0"));
         if (!(top_p > 0.0 && top_p <= 1.0)) throw ValueError(cat("generate: top_p is ", top_p, "; expected 0 < top_p <= 1"));

@@ -156,7 +156,9 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
 /// The first bytes of a file and its total size: lets a format reader check a header without
 /// reading gigabytes of weights behind it.
 struct FileHead {
+    /// min(max_bytes, file size) bytes from the start of the file.
     std::string bytes;       // min(max_bytes, file size) bytes from the start of the file
+    /// The size of the whole file according to fstat.
     std::uint64_t file_size;  // size of the whole file according to fstat
 };
 

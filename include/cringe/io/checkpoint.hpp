@@ -21,6 +21,7 @@
 
 namespace cringe::io {
 
+/// Writes `model` to DIR/model.safetensors and DIR/config.json (the Hugging Face GPT-2 layout), each atomically.
 template <class T>
 void save_pretrained(const nn::Gpt<T>& model, const std::filesystem::path& dir, DType dtype = dtype_of<T>(),
                      std::optional<std::int64_t> bos_token_id = std::nullopt, std::optional<std::int64_t> eos_token_id = std::nullopt) {

@@ -17,6 +17,7 @@ enum class DType {
     F64,  // "F64", little-endian IEEE binary64
 };
 
+/// "F32" or "F64", as safetensors spells it.
 inline std::string_view dtype_name(DType dtype) { return dtype == DType::F32 ? "F32" : "F64"; }
 
 /// Bytes per element.

@@ -16,16 +16,27 @@
 
 namespace cringe::io {
 
+/// A parsed cringe-ref loss request.
 struct LossRequest {
+    /// The loss name ("cringe", "unlikelihood", ...).
     std::string loss;
+    /// The loss's options, as given.
     nlohmann::json options = nlohmann::json::object();
+    /// The padding id of the targets.
     std::int64_t pad_id = 0;
+    /// Logits [B,T,V] (absent for cringe-ref grad).
     Tensor<double> logits;              // [B,T,V] (absent for `cringe-ref grad`)
+    /// Next-token targets [B,T].
     IdTensor targets;                   // [B,T]
+    /// Sequence labels [B].
     std::vector<int> labels;            // [B]
+    /// Chosen/rejected row pairs (pairwise CRINGE).
     std::vector<std::pair<std::size_t, std::size_t>> pairs;
+    /// Injected CRINGE positives [B,T], if given.
     std::optional<IdTensor> sampled;    // injected positives
+    /// The sampler's seed.
     std::uint64_t seed = 0;
+    /// "float64" or "float32".
     std::string dtype = "float64";
 };
 

@@ -51,10 +51,16 @@ static_assert(std::endian::native == std::endian::little,
 
 /// One tensor as the header describes it. begin/end are byte offsets into the buffer.
 struct TensorInfo {
+    /// The tensor's name.
     std::string name;
+    /// Its element type.
     DType dtype = DType::F32;
+    /// Its shape.
     Shape shape;
-    std::size_t begin = 0, end = 0;
+    /// Its first byte in the data buffer.
+    std::size_t begin = 0;
+    /// One past its last byte.
+    std::size_t end = 0;
 };
 
 namespace detail {

@@ -15,20 +15,26 @@
 
 namespace cringe::loss {
 
-inline constexpr int kNegative = 0, kPositive = 1, kUnlabeled = -1;
+// Sequence labels.
+inline constexpr int kNegative = 0;    ///< a sequence labeled bad
+inline constexpr int kPositive = 1;    ///< a sequence labeled good
+inline constexpr int kUnlabeled = -1;  ///< no label (plain language-model data)
 
 /// The batch description shared by all policies.
 struct Batch {
-    IdTensor targets;                                  // [B,T]
-    std::vector<int> labels;                           // [B] in {-1, 0, 1}
+    IdTensor targets;                                  ///< [B,T]
+    std::vector<int> labels;                           ///< [B] in {-1, 0, 1}
+    /// Target id that marks padding (no loss).
     std::int64_t pad_id = 0;
-    std::vector<std::pair<std::size_t, std::size_t>> pairs;  // (chosen row, rejected row): pairwise only
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;  ///< (chosen row, rejected row): pairwise only
 };
 
 /// Where the CRINGE positives come from: a seeded RNG, or ids injected by the caller ([B,T], -1
 /// where none), which gradient checks and cross-implementation tests use to hold sampling fixed.
 struct Sampler {
+    /// Draws the CRINGE positives; required by the losses that sample.
     Rng* rng = nullptr;
+    /// Positives to use instead of sampling [B,T], for exact cross-implementation tests.
     const IdTensor* injected = nullptr;
 };
 
@@ -38,11 +44,12 @@ enum class Normalization { joint, separate };
 
 /// Per-token diagnostics for logging (not differentiated).
 struct Diagnostics {
-    Tensor<double> ce;            // [B,T] cross-entropy where CE applied, else 0
-    Tensor<double> contrastive;   // [B,T] UL / Cr / sigmoid negative term where applied, else 0
-    IdTensor sampled;             // [B,T] CRINGE positive used, -1 where none
-    std::size_t n_supervised = 0; // the joint denominator
-    std::size_t n_ce = 0, n_contrastive = 0;
+    Tensor<double> ce;            ///< [B,T] cross-entropy where CE applied, else 0
+    Tensor<double> contrastive;   ///< [B,T] UL / Cr / sigmoid negative term where applied, else 0
+    IdTensor sampled;             ///< [B,T] CRINGE positive used, -1 where none
+    std::size_t n_supervised = 0; ///< the joint denominator
+    std::size_t n_ce = 0;           ///< how many tokens got CE
+    std::size_t n_contrastive = 0;  ///< how many got the contrastive (or unlikelihood) term
 
     /// Zero terms and no sampled ids for a [B,T] batch.
     static Diagnostics empty(std::size_t B, std::size_t T) {
@@ -55,9 +62,11 @@ struct Diagnostics {
     }
 };
 
+/// A loss value and what went into it.
 template <class T>
 struct Output {
-    Var<T> loss;          // scalar tape variable
+    Var<T> loss;          ///< scalar tape variable
+    /// Per-token terms and counts.
     Diagnostics diagnostics;
 };
 
@@ -98,10 +107,12 @@ void validate(const char* loss_name, const Var<T>& logits, const Batch& batch, c
                                  "] names a row outside the batch; expected row indices < B = ", B));
 }
 
+/// ValueError unless alpha is finite and >= 0.
 inline void check_alpha(const char* loss_name, double alpha) {
     if (!(alpha >= 0.0) || !std::isfinite(alpha))
         throw ValueError(cat(loss_name, ": alpha is ", alpha, "; expected a finite alpha >= 0"));
 }
+/// ValueError unless k >= 1.
 inline void check_k(const char* loss_name, long k) {
     if (k < 1) throw ValueError(cat(loss_name, ": k is ", k, "; expected k >= 1"));
 }

@@ -19,23 +19,33 @@
 
 namespace cringe::loss {
 
+/// The CRINGE loss (Adolphs et al. 2022): CE on positive and unlabeled tokens, a sampled two-way contrast on negative ones.
 template <class T>
 struct Cringe {
+    /// The scalar type.
     using scalar_type = T;
+    /// The loss's name in messages and requests.
     static constexpr const char* name = "cringe";
 
+    /// Weight of the contrastive term.
     double alpha = 1.0;
-    long k = 5;                       // paper value; ParlAI's default is 1
+    long k = 5;                       ///< paper value; ParlAI's default is 1
+    /// No gradient into the sampled positive's logit.
     bool detach_positive = false;
+    /// How the sums are normalised (joint: by all supervised tokens).
     Normalization normalization = Normalization::joint;
+    /// Positive tokens also get the contrastive term against a sampled token.
     bool ct_on_positives = false;
+    /// Positive tokens get CE (false: CE only on unlabeled data).
     bool ce_on_positives = true;
 
+    /// ValueError for an option out of range.
     void validate_options() const {
         check_alpha(name, alpha);
         check_k(name, k);
     }
 
+    /// The loss of `logits` [B,T,V] on `batch`.
     Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
                          Where where = Where::current()) const {
         validate_options();

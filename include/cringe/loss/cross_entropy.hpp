@@ -10,13 +10,18 @@
 
 namespace cringe::loss {
 
+/// Plain cross-entropy on every non-pad token, whatever its label.
 template <class T>
 struct CrossEntropy {
+    /// The scalar type.
     using scalar_type = T;
+    /// The loss's name in messages and requests.
     static constexpr const char* name = "cross_entropy";
 
+    /// No options to check.
     void validate_options() const {}
 
+    /// The loss of `logits` [B,T,V] on `batch`.
     Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
                          Where where = Where::current()) const {
         validate(name, logits, batch, sampler);

@@ -22,21 +22,32 @@
 
 namespace cringe::loss {
 
+/// A sequence's log-likelihood: the sum over its tokens, or their mean.
 enum class LogLikelihood { sum, mean };
 
+/// Pairwise CRINGE (Xu et al. 2023): CRINGE on the rejected row, gated by how much the model already prefers the chosen one.
 template <class T>
 struct PairwiseCringe {
+    /// The scalar type.
     using scalar_type = T;
+    /// The loss's name in messages and requests.
     static constexpr const char* name = "pairwise_cringe";
 
+    /// Weight of the contrastive term.
     double alpha = 1.0;
+    /// Top-k candidates for the sampled positive.
     long k = 5;
-    double margin = 0.0;   // b
+    double margin = 0.0;   ///< b
+    /// Temperature of the gate's sigmoid.
     double tau = 1.0;
+    /// No gradient through the gate.
     bool detach_gate = true;
+    /// No gradient into the sampled positive's logit.
     bool detach_positive = false;
+    /// Sequence log-likelihood as a sum or a mean over tokens.
     LogLikelihood loglik = LogLikelihood::sum;
 
+    /// ValueError for an option out of range.
     void validate_options() const {
         check_alpha(name, alpha);
         check_k(name, k);
@@ -44,6 +55,7 @@ struct PairwiseCringe {
         if (!std::isfinite(margin)) throw ValueError(cat(name, ": margin is ", margin, "; expected a finite number"));
     }
 
+    /// The loss of `logits` [B,T,V] on `batch` and its pairs.
     Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
                          Where where = Where::current()) const {
         using std::exp;

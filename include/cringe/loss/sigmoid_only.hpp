@@ -14,19 +14,24 @@
 
 namespace cringe::loss {
 
+/// The Sigmoid-only baseline: an independent sigmoid per vocabulary entry instead of a softmax.
 template <class T>
 struct SigmoidOnly {
+    /// The scalar type.
     using scalar_type = T;
+    /// The loss's name in messages and requests.
     static constexpr const char* name = "sigmoid_only";
 
-    double a_pm = 1.0;  // weight of pushing every other token down at positive tokens
-    double a_m = 1.0;   // weight of the negative token's term
+    double a_pm = 1.0;  ///< weight of pushing every other token down at positive tokens
+    double a_m = 1.0;   ///< weight of the negative token's term
 
+    /// ValueError for an option out of range.
     void validate_options() const {
         if (!(a_pm >= 0.0) || !std::isfinite(a_pm)) throw ValueError(cat(name, ": a_pm is ", a_pm, "; expected a finite a_pm >= 0"));
         if (!(a_m >= 0.0) || !std::isfinite(a_m)) throw ValueError(cat(name, ": a_m is ", a_m, "; expected a finite a_m >= 0"));
     }
 
+    /// The loss of `logits` [B,T,V] on `batch`.
     Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
                          Where where = Where::current()) const {
         validate_options();

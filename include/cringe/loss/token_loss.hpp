@@ -18,9 +18,10 @@
 
 namespace cringe::loss {
 
+/// The per-token terms of a token-level loss.
 struct TermsFor {
-    bool likelihood = false;   // CE (or sigmoid-only's positive term)
-    bool contrastive = false;  // UL / Cr / sigmoid-only's negative term
+    bool likelihood = false;   ///< CE (or sigmoid-only's positive term)
+    bool contrastive = false;  ///< UL / Cr / sigmoid-only's negative term
 };
 
 /// Records a scalar loss whose gradient w.r.t. `logits` is already known (G, same shape).

@@ -20,6 +20,7 @@
 
 namespace cringe::loss {
 
+/// log(1 + e^z), stable for any z.
 template <class T>
 T softplus(const T& z) {  // log(1 + e^z) without overflow: max(z,0) + log1p(e^-|z|)
     using std::abs;
@@ -28,6 +29,7 @@ T softplus(const T& z) {  // log(1 + e^z) without overflow: max(z,0) + log1p(e^-
     return (z > T(0) ? z : T(0)) + log1p(exp(-abs(z)));
 }
 
+/// 1 / (1 + e^-z), stable for any z.
 template <class T>
 T sigmoid(const T& z) {  // 1/(1+e^-z) without overflow
     using std::exp;
@@ -36,6 +38,7 @@ T sigmoid(const T& z) {  // 1/(1+e^-z) without overflow
     return e / (T(1) + e);
 }
 
+/// log sum_j e^(s_j) over one row of V logits, computed stably.
 template <class T>
 T row_logsumexp(const T* s, std::size_t V) {
     using std::exp;
@@ -49,6 +52,7 @@ T row_logsumexp(const T* s, std::size_t V) {
     return m + log(total);
 }
 
+/// Adds w * CE(y) to the loss and its gradient into `grad`; returns the term.
 template <class T>
 T cross_entropy_term(const T* s, std::size_t V, std::size_t y, T w, T* grad) {
     using std::exp;
@@ -58,6 +62,7 @@ T cross_entropy_term(const T* s, std::size_t V, std::size_t y, T w, T* grad) {
     return lse - s[y];
 }
 
+/// Adds w * UL(y) = -w log(max(1 - p_y, clamp)) and its gradient; returns the term.
 template <class T>
 T unlikelihood_term(const T* s, std::size_t V, std::size_t y, double clamp, T w, T* grad) {
     using std::exp;
@@ -83,6 +88,7 @@ T contrastive_term(const T* s, std::size_t bad, std::size_t good, bool detach_ba
     return softplus(z);
 }
 
+/// Sigmoid-only's positive-token term and its gradient; returns the term.
 template <class T>
 T sigmoid_positive_term(const T* s, std::size_t V, std::size_t y, double a_pm, T w, T* grad) {
     T value = softplus(-s[y]);
@@ -95,6 +101,7 @@ T sigmoid_positive_term(const T* s, std::size_t V, std::size_t y, double a_pm, T
     return value;
 }
 
+/// Sigmoid-only's negative-token term and its gradient; returns the term.
 template <class T>
 T sigmoid_negative_term(const T* s, std::size_t y, T w, T* grad) {
     grad[y] += w * sigmoid(s[y]);

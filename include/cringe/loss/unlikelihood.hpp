@@ -14,20 +14,27 @@
 
 namespace cringe::loss {
 
+/// Unlikelihood training on negative sequences (Welleck et al. 2019).
 template <class T>
 struct Unlikelihood {
+    /// The scalar type.
     using scalar_type = T;
+    /// The loss's name in messages and requests.
     static constexpr const char* name = "unlikelihood";
 
+    /// Weight of the unlikelihood term.
     double alpha = 1.0;
-    double clamp = 1e-20;  // floor of 1 - p before the log (ParlAI fp32 value)
+    double clamp = 1e-20;  ///< floor of 1 - p before the log (ParlAI fp32 value)
+    /// How the sums are normalised (joint or separate).
     Normalization normalization = Normalization::joint;
 
+    /// ValueError for an option out of range.
     void validate_options() const {
         check_alpha(name, alpha);
         if (!(clamp > 0.0 && clamp < 1.0)) throw ValueError(cat(name, ": clamp is ", clamp, "; expected 0 < clamp < 1"));
     }
 
+    /// The loss of `logits` [B,T,V] on `batch`.
     Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
                          Where where = Where::current()) const {
         validate_options();

@@ -27,9 +27,11 @@
 
 namespace cringe::nn {
 
+/// A GPT-2 language model on the tape, with Hugging Face's parameter names.
 template <class T>
 class Gpt {
 public:
+    /// The scalar type.
     using scalar_type = T;
 
     /// A freshly initialised model (GPT-2 initialisation, seeded).
@@ -45,24 +47,29 @@ public:
         register_parameters();
     }
 
+    /// The hyper-parameters.
     const GptConfig& config() const { return config_; }
 
     /// Every parameter, in a stable order (the Hugging Face names, layer by layer).
     std::vector<Parameter<T>>& parameters() { return params_; }
+    /// The same list, read-only.
     const std::vector<Parameter<T>>& parameters() const { return params_; }
 
+    /// The parameter with this Hugging Face name; ValueError if there is none.
     Parameter<T>& parameter(const std::string& name) {
         for (auto& p : params_)
             if (p.name == name) return p;
         throw ValueError(cat("Gpt: no parameter named '", name, "'"));
     }
 
+    /// The number of scalars in all parameters.
     std::size_t parameter_count() const {
         std::size_t n = 0;
         for (const auto& p : params_) n += p.value.size();
         return n;
     }
 
+    /// Zeroes every parameter's gradient.
     void zero_grad() {
         for (auto& p : params_) p.zero_grad();
     }

@@ -9,13 +9,13 @@ namespace cringe::nn {
 
 /// Hugging Face GPT-2 names in brackets (config.json keys).
 struct GptConfig {
-    std::size_t vocab_size = 64;    // [vocab_size]
-    std::size_t n_positions = 32;   // [n_positions] longest sequence the model accepts
-    std::size_t n_embd = 32;        // [n_embd] model width C
-    std::size_t n_layer = 2;        // [n_layer]
-    std::size_t n_head = 4;         // [n_head]; n_embd must be divisible by it
-    double dropout = 0.0;           // [resid_pdrop = embd_pdrop = attn_pdrop]
-    double layer_norm_epsilon = 1e-5;  // [layer_norm_epsilon]
+    std::size_t vocab_size = 64;    ///< [vocab_size]
+    std::size_t n_positions = 32;   ///< [n_positions] longest sequence the model accepts
+    std::size_t n_embd = 32;        ///< [n_embd] model width C
+    std::size_t n_layer = 2;        ///< [n_layer]
+    std::size_t n_head = 4;         ///< [n_head]; n_embd must be divisible by it
+    double dropout = 0.0;           ///< [resid_pdrop = embd_pdrop = attn_pdrop]
+    double layer_norm_epsilon = 1e-5;  ///< [layer_norm_epsilon]
 
     /// Throws cringe::ValueError naming the field when the configuration cannot describe a model.
     void validate() const {
@@ -33,6 +33,7 @@ struct GptConfig {
             throw ValueError(cat("GptConfig: layer_norm_epsilon is ", layer_norm_epsilon, "; expected > 0"));
     }
 
+    /// n_embd / n_head.
     std::size_t head_dim() const { return n_embd / n_head; }
 
     /// Number of trainable scalars (the LM head is tied to wte, so it adds nothing):

@@ -122,6 +122,7 @@ void add_reduced(Tape<T>& tape, std::size_t in, const Tensor<T>& g, T sign) {
 
 }  // namespace detail
 
+/// a + b, with broadcasting.
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "add", [](T x, T y) { return x + y; });
@@ -131,6 +132,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     }, where);
 }
 
+/// a - b, with broadcasting.
 template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "sub", [](T x, T y) { return x - y; });
@@ -140,6 +142,7 @@ Var<T> sub(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     }, where);
 }
 
+/// a * b elementwise, with broadcasting.
 template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "mul", [](T x, T y) { return x * y; });
@@ -148,6 +151,7 @@ Var<T> mul(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     }, where);
 }
 
+/// a / b elementwise, with broadcasting.
 template <class T>
 Var<T> div(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "div", [](T x, T y) { return x / y; });
@@ -192,26 +196,39 @@ Var<T> rdiv(T s, const Var<T>& a, Where where = Where::current()) {
 template <class S, class T>
 concept PlainNumber = std::is_arithmetic_v<S> && !std::is_same_v<S, bool>;
 
+/// add(a, b).
 template <class T> Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
+/// sub(a, b).
 template <class T> Var<T> operator-(const Var<T>& a, const Var<T>& b) { return sub(a, b); }
+/// mul(a, b).
 template <class T> Var<T> operator*(const Var<T>& a, const Var<T>& b) { return mul(a, b); }
+/// div(a, b).
 template <class T> Var<T> operator/(const Var<T>& a, const Var<T>& b) { return div(a, b); }
+/// neg(a).
 template <class T> Var<T> operator-(const Var<T>& a) { return neg(a); }
 
+/// a + s for a plain number s (one affine op, no constant tensor).
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator+(const Var<T>& a, S s) { return affine(a, T(1), T(s)); }
+/// s + a.
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator+(S s, const Var<T>& a) { return affine(a, T(1), T(s)); }
+/// a - s.
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator-(const Var<T>& a, S s) { return affine(a, T(1), T(-s)); }
+/// s - a.
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator-(S s, const Var<T>& a) { return affine(a, T(-1), T(s)); }
+/// a * s.
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator*(const Var<T>& a, S s) { return affine(a, T(s), T(0)); }
+/// s * a.
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator*(S s, const Var<T>& a) { return affine(a, T(s), T(0)); }
+/// a / s.
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator/(const Var<T>& a, S s) { return affine(a, T(1) / T(s), T(0)); }
+/// s / a elementwise.
 template <class T, class S> requires PlainNumber<S, T>
 Var<T> operator/(S s, const Var<T>& a) { return rdiv(T(s), a); }
 

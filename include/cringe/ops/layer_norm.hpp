@@ -16,6 +16,7 @@
 
 namespace cringe {
 
+/// Layer normalisation over the last axis, then weight * xhat + bias; see the file comment for the backward.
 template <class T>
 Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, double eps = 1e-5,
                   Where where = Where::current()) {

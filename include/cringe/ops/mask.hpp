@@ -6,6 +6,7 @@
 
 namespace cringe {
 
+/// A boolean tensor: true where an element is masked.
 using Mask = xt::xarray<bool, xt::layout_type::row_major>;
 
 /// out = mask ? value : x, with `mask` broadcastable to x's shape (e.g. a [T,T] causal mask over

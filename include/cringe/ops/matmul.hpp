@@ -56,6 +56,7 @@ MatmulPlan plan_matmul(const SA& a, const SB& b, bool b_transposed) {
 
 }  // namespace detail
 
+/// The matrix product over the last two axes, batched over the leading ones; b may be transposed.
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where where = Where::current()) {
     const auto plan = detail::plan_matmul(a.value().shape(), b.value().shape(), b_transposed);

@@ -13,34 +13,62 @@ namespace cringe {
 
 namespace unary {
 
+/// @var cringe::unary::Exp::name
+/// The op's name on the tape.
+/// @fn template <class X> static auto cringe::unary::Exp::f(const X& x)
+/// The forward value.
+/// @fn template <class X, class Y> static auto cringe::unary::Exp::df(const X&, const Y& y)
+/// dy/dx from x and y.
+
+/// Exponential.
 struct Exp {  // y = e^x, dy/dx = y
     static constexpr const char* name = "exp";
     template <class X> static auto f(const X& x) { return x.exp(); }
     template <class X, class Y> static auto df(const X&, const Y& y) { return y; }
 };
+/// Natural logarithm.
 struct Log {  // y = ln x, dy/dx = 1/x
+    /// The op's name on the tape.
     static constexpr const char* name = "log";
+    /// The forward value.
     template <class X> static auto f(const X& x) { return x.log(); }
+    /// dy/dx from x and y.
     template <class X, class Y> static auto df(const X& x, const Y&) { return x.inverse(); }
 };
+/// Square root.
 struct Sqrt {  // y = sqrt x, dy/dx = 1/(2y)
+    /// The op's name on the tape.
     static constexpr const char* name = "sqrt";
+    /// The forward value.
     template <class X> static auto f(const X& x) { return x.sqrt(); }
+    /// dy/dx from x and y.
     template <class X, class Y> static auto df(const X&, const Y& y) { return (y * 2).inverse(); }
 };
+/// Hyperbolic tangent.
 struct Tanh {  // y = tanh x, dy/dx = 1 - y^2
+    /// The op's name on the tape.
     static constexpr const char* name = "tanh";
+    /// The forward value.
     template <class X> static auto f(const X& x) { return x.tanh(); }
+    /// dy/dx from x and y.
     template <class X, class Y> static auto df(const X&, const Y& y) { return 1 - y * y; }
 };
+/// Logistic sigmoid.
 struct Sigmoid {  // y = 1/(1+e^-x), dy/dx = y(1-y)
+    /// The op's name on the tape.
     static constexpr const char* name = "sigmoid";
+    /// The forward value.
     template <class X> static auto f(const X& x) { return (1 + (-x).exp()).inverse(); }
+    /// dy/dx from x and y.
     template <class X, class Y> static auto df(const X&, const Y& y) { return y * (1 - y); }
 };
+/// Rectified linear unit.
 struct Relu {  // y = max(x, 0), dy/dx = [x > 0]; kink at 0
+    /// The op's name on the tape.
     static constexpr const char* name = "relu";
+    /// The forward value.
     template <class X> static auto f(const X& x) { return x.max(typename X::Scalar(0)); }
+    /// dy/dx from x and y.
     template <class X, class Y> static auto df(const X& x, const Y&) {
         using S = typename X::Scalar;
         return (x > S(0)).select(X::Constant(x.size(), S(1)), X::Constant(x.size(), S(0)));
@@ -54,17 +82,23 @@ struct Relu {  // y = max(x, 0), dy/dx = [x > 0]; kink at 0
 /// the identity s = 1/(1 + e^(-2u)): Eigen vectorises exp for double, while its double tanh is scalar
 /// libm (20 % of a float64 training step). Both are exact rewrites of the same function.
 struct Gelu {
+    /// The op's name on the tape.
     static constexpr const char* name = "gelu";
+    /// sqrt(2/pi).
     static constexpr double c = 0.7978845608028654;  // sqrt(2/pi)
+    /// The cubic coefficient of GPT-2's tanh approximation.
     static constexpr double a = 0.044715;
+    /// (1 + tanh(c (x + a x^3))) / 2.
     template <class X> static auto half_one_plus_tanh(const X& x) {
         if constexpr (std::is_same_v<typename X::Scalar, float>) return 0.5f * (1 + (c * (x + a * x.cube())).tanh());
         else return (1 + (-2 * c * (x + a * x.cube())).exp()).inverse();
     }
+    /// The forward value.
     template <class X> static auto f(const X& x) { return x * half_one_plus_tanh(x); }
     // Lazy on purpose: s is computed twice per element instead of being stored, because a stored
     // full-size Eigen temporary is a fresh malloc (mmap above 128 KiB) and its page faults cost more
     // than the second tanh/exp. The expression holds only x (by value), so returning it is safe.
+    /// dy/dx from x.
     template <class X, class Y> static auto df(const X& x, const Y&) {
         return half_one_plus_tanh(x) * (1 + 2 * c * x * (1 - half_one_plus_tanh(x)) * (1 + 3 * a * x.square()));
     }
@@ -84,12 +118,19 @@ Var<T> apply_unary(const Var<T>& x, Where where) {
     }, where);
 }
 
+/// e^x elementwise.
 template <class T> Var<T> exp(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Exp>(x, w); }
+/// ln x elementwise.
 template <class T> Var<T> log(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Log>(x, w); }
+/// Square root elementwise.
 template <class T> Var<T> sqrt(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Sqrt>(x, w); }
+/// tanh x elementwise.
 template <class T> Var<T> tanh(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Tanh>(x, w); }
+/// 1 / (1 + e^-x) elementwise.
 template <class T> Var<T> sigmoid(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Sigmoid>(x, w); }
+/// max(x, 0) elementwise.
 template <class T> Var<T> relu(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Relu>(x, w); }
+/// GPT-2's tanh GELU elementwise.
 template <class T> Var<T> gelu(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Gelu>(x, w); }
 
 /// y = x^p for a plain exponent p. Backward: dx += g * p x^(p-1).

@@ -17,16 +17,23 @@
 
 namespace cringe::optim {
 
+/// AdamW (decoupled weight decay) over a list of parameters; decay only on tensors of rank >= 2.
 template <class T>
 class AdamW {
 public:
+    /// Hyper-parameters.
     struct Options {
+        /// Learning rate.
         double lr = 1e-3;
-        double beta1 = 0.9, beta2 = 0.999;
+        double beta1 = 0.9;    ///< decay rate of the first moment estimate
+        double beta2 = 0.999;  ///< decay rate of the second moment estimate
+        /// Added to the root of the second moment.
         double eps = 1e-8;
+        /// Decoupled weight decay per unit of learning rate.
         double weight_decay = 0.01;
     };
 
+    /// An optimiser for `params`; ValueError for an option out of range.
     AdamW(std::vector<Parameter<T>*> params, Options options) : params_(std::move(params)), options_(options) {
         if (!(options_.lr >= 0.0)) throw ValueError(cat("AdamW: lr is ", options_.lr, "; expected >= 0"));
         if (!(options_.beta1 >= 0.0 && options_.beta1 < 1.0)) throw ValueError(cat("AdamW: beta1 is ", options_.beta1, "; expected 0 <= beta1 < 1"));
@@ -40,8 +47,11 @@ public:
         }
     }
 
+    /// Sets the learning rate (schedules call this every step).
     void set_lr(double lr) { options_.lr = lr; }
+    /// The current learning rate.
     double lr() const { return options_.lr; }
+    /// Steps taken so far (the bias correction's t).
     std::size_t steps_taken() const { return t_; }
 
     /// "decayed: 10 tensors (8192 scalars); not decayed: 14 tensors (800 scalars)" - the split.
@@ -54,6 +64,7 @@ public:
         return cat("weight decay on ", nd, " tensors (", sd, " scalars), none on ", nn, " tensors (", sn, " scalars)");
     }
 
+    /// One update from the parameters' gradients.
     void step() {
         ++t_;
         const T lr = static_cast<T>(options_.lr), b1 = static_cast<T>(options_.beta1),
@@ -72,13 +83,16 @@ public:
         }
     }
 
+    /// Zeroes every parameter's gradient.
     void zero_grad() {
         for (auto* p : params_) p->zero_grad();
     }
 
-    // State for checkpoints that resume training.
+    /// State for checkpoints that resume training.
     std::vector<Tensor<T>>& first_moments() { return m_; }
+    /// The second moment estimates, one per parameter.
     std::vector<Tensor<T>>& second_moments() { return v_; }
+    /// Sets the step count (when resuming).
     void set_steps_taken(std::size_t t) { t_ = t; }
     /// Points the optimiser at new Parameter objects (same shapes and order), e.g. after the model
     /// was replaced by a loaded checkpoint.

@@ -13,18 +13,22 @@
 
 namespace cringe::train {
 
+/// A sequence of token ids.
 using Tokens = std::vector<std::int64_t>;
 
+/// One training example as token ids.
 struct Example {
-    Tokens context;  // e.g. <bos> prompt <sep>
-    Tokens reply;    // without <eos>
+    Tokens context;  ///< e.g. `<bos>` prompt `<sep>`
+    Tokens reply;    ///< without `<eos>`
+    /// 1 positive, 0 negative, loss::kUnlabeled unlabeled.
     int label = loss::kUnlabeled;
 };
 
+/// A padded batch ready for a model and a loss.
 struct TrainBatch {
-    IdTensor inputs;     // [B,T]
-    loss::Batch batch;   // targets [B,T], labels [B], pad_id
-    std::size_t tokens = 0;  // supervised tokens (for tokens/s)
+    IdTensor inputs;     ///< [B,T]
+    loss::Batch batch;   ///< targets [B,T], labels [B], pad_id
+    std::size_t tokens = 0;  ///< supervised tokens (for tokens/s)
 };
 
 /// Builds one batch; throws if a row does not fit in `max_length` positions.

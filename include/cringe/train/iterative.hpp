@@ -18,10 +18,13 @@
 
 namespace cringe::train {
 
+/// A model's reply to a prompt, with its label.
 struct LabeledGeneration {
+    /// The prompt text.
     std::string prompt;
+    /// The generated reply.
     std::string reply;
-    int label = 0;  // 1 positive, 0 negative (from the labeler)
+    int label = 0;  ///< 1 positive, 0 negative (from the labeler)
 };
 
 /// Algorithm 2's filter: balance 50/50, cap repeated positives, shuffle.

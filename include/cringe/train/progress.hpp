@@ -9,6 +9,7 @@
 
 namespace cringe::train {
 
+/// A progress line on standard error: step, loss, rate and time left.
 class Progress {
 public:
     /// `label` prefixes the line ("safety cringe round 1"); `total` steps.

@@ -24,26 +24,36 @@
 
 namespace cringe::train {
 
+/// Settings of train::train.
 struct TrainOptions {
+    /// Optimiser steps.
     std::size_t steps = 100;
+    /// Peak learning rate.
     double lr = 1e-3;
+    /// Learning rate at the end of the cosine decay.
     double min_lr = 0.0;
+    /// Steps of linear warmup.
     std::size_t warmup = 0;
+    /// AdamW's decoupled weight decay.
     double weight_decay = 0.01;
-    double clip = 1.0;          // global gradient norm; 0 = off
-    std::uint64_t seed = 0;     // CRINGE sampling and dropout
+    double clip = 1.0;          ///< global gradient norm; 0 = off
+    std::uint64_t seed = 0;     ///< CRINGE sampling and dropout
+    /// Prefix of the progress line.
     std::string label = "train";
-    bool progress = true;       // progress line (only on a terminal)
-    std::filesystem::path checkpoint_dir{};  // empty: no training checkpoints
-    std::size_t checkpoint_every = 0;      // save the training state every N steps (and at the end)
-    bool resume = false;                   // continue from checkpoint_dir's latest state, if any
+    bool progress = true;       ///< progress line (only on a terminal)
+    std::filesystem::path checkpoint_dir{};  ///< empty: no training checkpoints
+    std::size_t checkpoint_every = 0;      ///< save the training state every N steps (and at the end)
+    bool resume = false;                   ///< continue from checkpoint_dir's latest state, if any
 };
 
+/// What a training run recorded.
 struct TrainLog {
-    std::vector<double> losses;   // per step
+    std::vector<double> losses;   ///< per step
+    /// Supervised tokens seen.
     std::size_t tokens = 0;
 };
 
+/// Trains `model` with `policy` on the batches next_batch(step) gives; see the file comment.
 template <class T, loss::LossPolicy L>
     requires std::is_same_v<T, typename L::scalar_type>
 TrainLog train(nn::Gpt<T>& model, const L& policy, const std::function<TrainBatch(std::size_t)>& next_batch, const TrainOptions& options) {

@@ -22,8 +22,11 @@
 
 namespace cringe::train {
 
+/// Where a resumed run continues.
 struct ResumePoint {
+    /// Optimiser steps already taken.
     std::size_t step = 0;
+    /// The trainer's random state at that step.
     Rng::State rng{};
 };
 
@@ -48,7 +51,7 @@ inline Rng::State decode_rng(const std::string& text, const std::string& where) 
 }
 }  // namespace detail
 
-/// Writes DIR/state-<step>/ and then points DIR/LATEST at it; removes the state before the previous one.
+/// Writes DIR/`state-<step>`/ and then points DIR/LATEST at it; removes the state before the previous one.
 template <class T>
 void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& model, optim::AdamW<T>& adam, std::size_t step, const Rng& rng) {
     const std::string name = cat("state-", step);
