@@ -85,10 +85,10 @@ TEMPLATE_TEST_CASE("a world has the requested sizes and mixture", "[world]", Saf
             bad += world.on_target(e.prompt, e.reply) ? 0 : 1;
         }
     }
-    CHECK(target / 20000.0 == Approx(0.4).margin(0.02));
+    CHECK(static_cast<double>(target) / 20000.0 == Approx(0.4).margin(0.02));
     CHECK(static_cast<double>(bad) / static_cast<double>(target) == Approx(options.pretrain_bad_rate).margin(0.03));
     const auto positives = std::count_if(data.labeled.begin(), data.labeled.end(), [](const Example& e) { return e.label == 1; });
-    CHECK(positives / 2000.0 == Approx(0.5).margin(0.04));
+    CHECK(static_cast<double>(positives) / 2000.0 == Approx(0.5).margin(0.04));
 }
 
 TEMPLATE_TEST_CASE("every generated reply is what its label says", "[world]", SafetyWorld, ContradictionWorld) {
@@ -286,7 +286,7 @@ TEST_CASE("NoisyLabeler flips a fixed, seeded share of labels") {
         disagreements += noisy.flipped(e.prompt, e.reply) != other_seed.flipped(e.prompt, e.reply) ? 1 : 0;
     }
     // D0 repeats some texts; the flip belongs to the text, so count over all 2000 rows
-    CHECK(flips / 2000.0 == Approx(0.05).margin(0.02));
+    CHECK(static_cast<double>(flips) / 2000.0 == Approx(0.05).margin(0.02));
     CHECK(disagreements > 0);
 
     // strict by default: harmless but malformed text is negative, unless asked otherwise
