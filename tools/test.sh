@@ -31,5 +31,5 @@ fi
 
 if [[ "${CRINGE_SKIP_FUZZ:-0}" != 1 ]]; then
   echo "== fuzzing (libFuzzer, bounded) =="
-  bash tools/fuzz.sh "${CRINGE_FUZZ_SECONDS:-30}"
+  bash tools/fuzz.sh "${CRINGE_FUZZ_SECONDS:-20}"
 fi
