@@ -43,12 +43,13 @@ json tensor_to_json(const auto& t) {
     return nest(0, 0);
 }
 
+/// The most bytes cringe-ref reads from standard input: 1 GiB, a request of about 50 million
+/// logits. Its parsed form takes several times that in memory (docs/errors.md, "Resource limits").
+constexpr std::size_t max_stdin_bytes = std::size_t{1} << 30;
+
 json read_input(const std::string& path) {
-    std::string text;
-    if (path.empty() || path == "-") {
-        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-        return io::parse_json(text, "input");
-    }
+    if (path.empty() || path == "-")
+        return io::parse_json(io::read_stream_bounded(std::cin, max_stdin_bytes, "input: standard input"), "input");
     return io::read_json_file(path, "input");
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -187,4 +188,15 @@ TEST_CASE("json_excerpt cuts long values for error messages", "[io][json]") {
     CHECK(cringe::io::json_excerpt(nlohmann::json{1, 2}) == "[1,2]");
     CHECK(cringe::io::json_excerpt(nlohmann::json(std::string(500, 'x')), 10) == "\"xxxxxxxxx...");
     CHECK(cringe::io::json_excerpt(nlohmann::json(std::string("\xff"))) == "\"\xEF\xBF\xBD\"");  // not UTF-8: replaced
+}
+
+TEST_CASE("read_stream_bounded reads a stream up to its limit and refuses more", "[io][json][limits]") {
+    std::istringstream exact(std::string(1000, 'x'));
+    CHECK(cringe::io::read_stream_bounded(exact, 1000, "stdin") == std::string(1000, 'x'));
+    std::istringstream empty("");
+    CHECK(cringe::io::read_stream_bounded(empty, 10, "stdin").empty());
+    std::istringstream over(std::string(200000, 'x'));  // more than one chunk
+    CHECK_THAT(json_limits::io_error_of([&] { (void)cringe::io::read_stream_bounded(over, 100000, "input: standard input"); }),
+               Contains("input: standard input: more than 100000 bytes; expected at most 100000"));
+    CHECK(over.tellg() <= 100001);  // stopped after max_bytes + 1 bytes
 }

@@ -20,7 +20,9 @@
 
 #include <cmath>
 #include <cstddef>
+#include <algorithm>
 #include <filesystem>
+#include <istream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -154,6 +156,22 @@ inline nlohmann::json parse_json(std::string_view text, const std::string& where
         throw IoError(cat(where, ": not valid JSON: ", e.what()));
     }
     return document;
+}
+
+/// All of `in` (standard input, a pipe) as bytes, refusing more than `max_bytes`: an IoError
+/// "<where>: more than <max_bytes> bytes; expected at most <max_bytes>" after reading at most
+/// max_bytes + 1 bytes, so an endless or huge stream is not held in memory.
+inline std::string read_stream_bounded(std::istream& in, std::size_t max_bytes, const std::string& where) {
+    std::string text;
+    char chunk[65536];
+    while (in) {
+        const std::size_t want = std::min(sizeof chunk, max_bytes + 1 - text.size());
+        in.read(chunk, static_cast<std::streamsize>(want));
+        text.append(chunk, static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_bytes) throw IoError(cat(where, ": more than ", max_bytes, " bytes; expected at most ", max_bytes));
+    }
+    if (in.bad()) throw IoError(cat(where, ": read error"));
+    return text;
 }
 
 /// Reads and parses a JSON file; every error names `who` and the path.
