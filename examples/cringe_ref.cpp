@@ -4,12 +4,19 @@
 //   cringe-ref init   --config C.json --seed N --out DIR  a fresh GPT in the Hugging Face layout
 //   cringe-ref logits --model DIR [--in FILE]             logits for {"tokens": [[...]]}
 //   cringe-ref grad   --model DIR [--in FILE]             loss and every parameter's gradient
-// Bad input: exit status 2, nothing on stdout, one line on stderr naming the field or file.
-#include <CLI/CLI.hpp>
+// Bad input: exit status 2, nothing on stdout, one line on stderr naming the field or file. That
+// includes a result that is not finite (JSON cannot represent NaN or infinity). A result that cannot
+// be written to stdout (a full disk, a closed pipe): exit status 1 and a message.
+// The command line is parsed by cringe_ref_cli.hpp (shared with its fuzz harness).
+#include "cringe_ref_cli.hpp"
+
 #include <cringe/cringe.hpp>
 #include <cringe/io/json_file.hpp>
 #include <cringe/io/loss_request.hpp>
 
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -36,12 +43,13 @@ json tensor_to_json(const auto& t) {
     return nest(0, 0);
 }
 
+/// The most bytes cringe-ref reads from standard input: 1 GiB, a request of about 50 million
+/// logits. Its parsed form takes several times that in memory (docs/errors.md, "Resource limits").
+constexpr std::size_t max_stdin_bytes = std::size_t{1} << 30;
+
 json read_input(const std::string& path) {
-    std::string text;
-    if (path.empty() || path == "-") {
-        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-        return io::parse_json(text, "input");
-    }
+    if (path.empty() || path == "-")
+        return io::parse_json(io::read_stream_bounded(std::cin, max_stdin_bytes, "input: standard input"), "input");
     return io::read_json_file(path, "input");
 }
 
@@ -57,8 +65,7 @@ IdTensor token_rows(const json& j, const char* field, std::size_t n_positions) {
         if (!rows[b].is_array() || rows[b].size() != T)
             throw ValueError(cat(field, "[", b, "] has length ", rows[b].is_array() ? rows[b].size() : 0, ", ", field, "[0] has ", T));
         for (std::size_t t = 0; t < T; ++t) {
-            if (!rows[b][t].is_number_integer()) throw ValueError(cat(field, "[", b, "][", t, "] is ", rows[b][t].dump(), "; expected an integer"));
-            out(b, t) = rows[b][t].get<std::int64_t>();
+            out(b, t) = io::detail::as_integer(rows[b][t], cat(field, "[", b, "][", t, "]"));  // never wraps
         }
     }
     return out;
@@ -66,7 +73,7 @@ IdTensor token_rows(const json& j, const char* field, std::size_t n_positions) {
 
 std::string dtype_of_request(const json& j) {
     if (!j.contains("dtype")) return "float64";
-    if (j["dtype"] != "float64" && j["dtype"] != "float32") throw ValueError(cat("dtype is ", j["dtype"].dump(), "; expected \"float64\" or \"float32\""));
+    if (j["dtype"] != "float64" && j["dtype"] != "float32") throw ValueError(cat("dtype is ", io::json_excerpt(j["dtype"]), "; expected \"float64\" or \"float32\""));
     return j["dtype"].get<std::string>();
 }
 
@@ -117,47 +124,52 @@ json run_grad(const std::string& model_dir, const json& request) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"cringe-ref: the cringe library's reference semantics, JSON in and JSON out"};
-    app.require_subcommand(1, 1);
-    std::string in_path, model_dir, config_path, out_dir;
-    std::uint64_t seed = 0;
-    auto* loss_cmd = app.add_subcommand("loss", "evaluate a loss and its gradient with respect to the logits");
-    loss_cmd->add_option("--in", in_path, "input JSON file (default: standard input)");
-    auto* init_cmd = app.add_subcommand("init", "write a freshly initialised GPT in the Hugging Face layout");
-    init_cmd->add_option("--config", config_path, "model config JSON")->required();
-    init_cmd->add_option("--seed", seed, "initialisation seed")->required();
-    init_cmd->add_option("--out", out_dir, "output directory")->required();
-    auto* logits_cmd = app.add_subcommand("logits", "the model's logits for {\"tokens\": [[...]]}");
-    logits_cmd->add_option("--model", model_dir, "checkpoint directory")->required();
-    logits_cmd->add_option("--in", in_path, "input JSON file (default: standard input)");
-    auto* grad_cmd = app.add_subcommand("grad", "a loss on the model's logits and every parameter's gradient");
-    grad_cmd->add_option("--model", model_dir, "checkpoint directory")->required();
-    grad_cmd->add_option("--in", in_path, "input JSON file (default: standard input)");
+    // A closed pipe on stdout must be a write error with a message (below), not a silent SIGPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
+    cringe_ref::CommandLine cl;
     try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
+        cl = cringe_ref::parse_command_line(argc, argv);
     } catch (const CLI::ParseError& e) {
+        std::cerr << "cringe-ref: " << e.what() << " (see cringe-ref --help)\n";
+        return 2;
+    } catch (const cringe::Error& e) {
         std::cerr << "cringe-ref: " << e.what() << "\n";
         return 2;
     }
+    if (!cl.help.empty()) {
+        std::cout << cl.help << (cl.help.back() == '\n' ? "" : "\n") << std::flush;
+        return std::cout ? 0 : 1;
+    }
+    const std::string& in_path = cl.in_path;
+    const std::string& model_dir = cl.model_dir;
     try {
         json result;
-        if (*loss_cmd) {
+        if (cl.command == "loss") {
             const auto request = io::parse_loss_request(read_input(in_path));
             result = request.dtype == "float32" ? io::evaluate_loss_request<float>(request) : io::evaluate_loss_request<double>(request);
-        } else if (*init_cmd) {
-            const auto config = io::gpt_config_from_json(io::read_json_file(config_path, "cringe-ref init --config"), cat("cringe-ref init: ", config_path));
-            io::save_pretrained(nn::Gpt<float>(config, seed), out_dir);
-            result = json{{"out", out_dir}, {"parameters", config.parameter_count()}};
-        } else if (*logits_cmd) {
+        } else if (cl.command == "init") {
+            const auto config = io::gpt_config_from_json(io::read_json_file(cl.config_path, "cringe-ref init --config"), cat("cringe-ref init: ", cl.config_path));
+            io::save_pretrained(nn::Gpt<float>(config, cl.seed), cl.out_dir);
+            result = json{{"out", cl.out_dir}, {"parameters", config.parameter_count()}};
+        } else if (cl.command == "logits") {
             const json request = read_input(in_path);
+            if (!request.is_object()) throw ValueError("the input is not a JSON object");
+            io::detail::require_known_fields(request, {"tokens", "dtype"});
             result = dtype_of_request(request) == "float32" ? run_logits<float>(model_dir, request) : run_logits<double>(model_dir, request);
         } else {
             const json request = read_input(in_path);
+            if (!request.is_object()) throw ValueError("the input is not a JSON object");
             result = dtype_of_request(request) == "float32" ? run_grad<float>(model_dir, request) : run_grad<double>(model_dir, request);
         }
-        std::cout << result.dump() << "\n";
+        io::require_finite_numbers(result, "the result");  // dump() would print NaN and infinity as null
+        const std::string text = result.dump() + "\n";
+        errno = 0;
+        std::cout << text << std::flush;
+        if (!std::cout) {
+            std::cerr << "cringe-ref: cannot write the result to standard output"
+                      << (errno ? cat(": ", std::strerror(errno)) : std::string()) << "\n";
+            return 1;
+        }
         return 0;
     } catch (const cringe::Error& e) {
         std::string message = e.what();

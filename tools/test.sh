@@ -9,7 +9,7 @@
 # Both builds treat warnings as errors (CRINGE_WARNINGS_AS_ERRORS; a user's default build does not).
 #   tools/test.sh                                            # everything (CI)
 #   CRINGE_SKIP_SANITIZE=1 CRINGE_SKIP_FUZZ=1 tools/test.sh  # the g++ pass only
-#   CRINGE_FUZZ_SECONDS=300 tools/test.sh                    # a longer fuzzing run
+#   CRINGE_FUZZ_SECONDS=300 tools/test.sh                    # a longer fuzzing run (seconds per harness)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -46,6 +46,6 @@ fi
 
 if [[ "${CRINGE_SKIP_FUZZ:-0}" != 1 ]]; then
   echo "== 3/3 fuzzing (libFuzzer, bounded) =="
-  bash tools/fuzz.sh "${CRINGE_FUZZ_SECONDS:-30}"
+  bash tools/fuzz.sh "${CRINGE_FUZZ_SECONDS:-20}"
   stamp "fuzzing"
 fi

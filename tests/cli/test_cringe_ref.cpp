@@ -214,3 +214,130 @@ TEST_CASE("cringe-ref: repeated keys, wrong types, T = 0, V = 1, option types, t
     CHECK_THAT(top.out, Catch::Contains("loss") && Catch::Contains("init") && Catch::Contains("logits") && Catch::Contains("grad"));
     expect_bad("", "", "A subcommand is required");  // no subcommand is a command-line error, status 2
 }
+
+TEST_CASE("cringe-ref: hostile requests: deep nesting, huge integers, unknown fields, non-finite results", "[cli][cringe-ref][errors][limits]") {
+    auto says = [](const std::string& args, const std::string& input, const std::string& message) {
+        expect_bad(args, input, message);
+        CHECK(run_command(ref + " " + args, input).err == "cringe-ref: " + message + "\n");
+    };
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    // 100,000 levels crashed with a stack overflow (copying the options, printing pad_id's value)
+    says("loss", R"({"loss": "cringe", "options": {"k": )" + deep + "}}",
+         "input: JSON nested deeper than 128 levels of arrays and objects; expected at most 128");
+    says("loss", R"({"loss": "cringe", "pad_id": )" + deep + "}", "input: JSON nested deeper than 128 levels of arrays and objects; expected at most 128");
+    // a long bad value is cut in the message (was the whole value: 200 KB on one line)
+    auto j = tv2();
+    j["pad_id"] = std::vector<int>(10000, 7);
+    says("loss", j.dump(), "pad_id is [7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7,7...; expected an integer");
+
+    // integers >= 2^63 were wrapped: label 2^64 - 1 became -1 (unlabeled), a target -1 (padding)
+    j = tv2();
+    j["labels"] = nlohmann::json::parse("[0, 18446744073709551615]");
+    says("loss", j.dump(), "labels[1] is 18446744073709551615, out of range; expected an integer below 2^63");
+    j = tv2();
+    j["targets"][0][2] = nlohmann::json::parse("9223372036854775808");
+    says("loss", j.dump(), "targets[0][2] is 9223372036854775808, out of range; expected an integer below 2^63");
+    j = tv2();
+    j["pad_id"] = nlohmann::json::parse("18446744073709551615");
+    says("loss", j.dump(), "pad_id is 18446744073709551615, out of range; expected an integer below 2^63");
+    j = tv2();
+    j["loss"] = "pairwise_cringe";
+    j["pairs"] = nlohmann::json::parse("[[18446744073709551615, 0]]");
+    says("loss", j.dump(), "pairs[0][0] is 18446744073709551615, out of range; expected an integer below 2^63");
+    j = tv2();
+    j["options"]["k"] = nlohmann::json::parse("18446744073709551615");
+    says("loss", j.dump(), "options.k is 18446744073709551615, out of range; expected an integer below 2^63");
+    j = tv2();
+    j["sampled"] = nlohmann::json::parse("[[18446744073709551615, -1, -1], [-1, -1, -1]]");
+    says("loss", j.dump(), "sampled[0][0] is 18446744073709551615, out of range; expected an integer below 2^63");
+    // the seed is a 64-bit unsigned integer: 2^64 - 1 is a valid seed, deterministic
+    j = tv2();
+    j["seed"] = nlohmann::json::parse("18446744073709551615");
+    const auto max_seed = run_command(ref + " loss", j.dump());
+    REQUIRE(max_seed.status == 0);
+    CHECK(max_seed.out == run_command(ref + " loss", j.dump()).out);
+
+    // unknown top-level fields were ignored, so a typo silently changed the result
+    j = tv2();
+    j["lables"] = j["labels"];
+    says("loss", j.dump(), "unknown field \"lables\"; expected only dtype, labels, logits, loss, options, pad_id, pairs, sampled, seed, targets");
+    j = tv2();
+    j["Seed"] = 3;
+    says("loss", j.dump(), "unknown field \"Seed\"; expected only dtype, labels, logits, loss, options, pad_id, pairs, sampled, seed, targets");
+
+    // non-finite results were printed as null with status 0
+    const std::string overflow = R"({"loss": "cross_entropy", "logits": [[[1e308, -1e308]]], "targets": [[1]], "labels": [1]})";
+    says("loss", overflow, "the result: loss is inf; expected a finite number (JSON has no NaN or infinity)");
+    // in float32, a logit or option beyond float's range is named (the conversion was undefined behaviour)
+    j = nlohmann::json::parse(overflow);
+    j["dtype"] = "float32";
+    says("loss", j.dump(), "logits[0][0][0] is 1e+308, too large for float32; expected |x| <= 3.40282e+38");
+    j = tv2();
+    j["dtype"] = "float32";
+    j["loss"] = "pairwise_cringe";
+    j["pairs"] = {{1, 0}};
+    j["options"] = {{"margin", -1e300}};
+    says("loss", j.dump(), "options.margin is -1e+300, too large for float32; expected |x| <= 3.40282e+38");
+    j["options"] = {{"margin", 1e30}};
+    CHECK(run_command(ref + " loss", j.dump()).status == 0);  // large but representable
+
+    // logits and grad: unknown fields and huge token ids
+    cringe_test::TempDir tmp;
+    { std::ofstream(tmp.path() / "config.json") << R"({"vocab_size": 13, "n_positions": 8, "n_embd": 8, "n_layer": 1, "n_head": 2})"; }
+    const std::string dir = (tmp.path() / "model").string();
+    REQUIRE(run_command(ref + " init --config '" + (tmp.path() / "config.json").string() + "' --seed 5 --out '" + dir + "'", "").status == 0);
+    const std::string logits = "logits --model '" + dir + "'", grad = "grad --model '" + dir + "'";
+    says(logits, R"({"tokens": [[1, 2]], "dtpye": "float32"})", "unknown field \"dtpye\"; expected only dtype, tokens");
+    says(logits, R"([[1, 2]])", "the input is not a JSON object");
+    says(logits, R"({"tokens": [[1, 18446744073709551615]]})", "tokens[0][1] is 18446744073709551615, out of range; expected an integer below 2^63");
+    says(grad, R"({"loss": "cringe", "tokens": [[1, 2]], "targets": [[2, 3]], "labels": [1], "logits": [[[0, 1]]]})",
+         "unknown field \"logits\"; expected only dtype, labels, loss, options, pad_id, pairs, sampled, seed, targets, tokens");
+}
+
+TEST_CASE("cringe-ref: a result that cannot be written is status 1 with a message", "[cli][cringe-ref][errors]") {
+    if (!std::filesystem::exists("/dev/full")) return;  // Linux: writes fail with ENOSPC
+    // before: the failed write was ignored and the status was 0
+    const auto r = run_command("sh -c \"'" + ref + "' loss > /dev/full\"", tv2().dump());
+    CHECK(r.status == 1);
+    CHECK(r.err == "cringe-ref: cannot write the result to standard output: No space left on device\n");
+    const auto help = run_command("sh -c \"'" + ref + "' --help > /dev/full\"", "");
+    CHECK(help.status == 1);
+}
+
+TEST_CASE("cringe-ref: command-line numbers are strict, --help shows the defaults", "[cli][cringe-ref][errors]") {
+    cringe_test::TempDir tmp;
+    { std::ofstream(tmp.path() / "config.json") << R"({"vocab_size": 13, "n_positions": 8, "n_embd": 8, "n_layer": 1, "n_head": 2})"; }
+    const std::string init = "init --config '" + (tmp.path() / "config.json").string() + "' --out '" + (tmp.path() / "model").string() + "' --seed ";
+    const std::string range = "; expected a decimal integer in [0, 18446744073709551615]";
+    // before: -5 wrapped to 2^64 - 5, 99999999999999999999 was clamped, 0x10 read as hex: all status 0
+    for (const auto& [seed, message] : std::vector<std::pair<std::string, std::string>>{
+             {"-5", "init --seed is \"-5\", not an integer" + range},
+             {"99999999999999999999", "init --seed is 99999999999999999999, out of range" + range},
+             {"18446744073709551616", "init --seed is 18446744073709551616, out of range" + range},
+             {"0x10", "init --seed is \"0x10\", not an integer" + range},
+             {"+7", "init --seed is \"+7\", not an integer" + range},
+             {"' 7'", "init --seed is \" 7\", not an integer" + range},
+             {"7.0", "init --seed is \"7.0\", not an integer" + range},
+             {"''", "init --seed is \"\", not an integer" + range}}) {
+        INFO("--seed " << seed);
+        const auto r = run_command(ref + " " + init + seed, "");
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(r.err == "cringe-ref: " + message + "\n");
+    }
+    CHECK(run_command(ref + " " + init + "18446744073709551615", "").status == 0);
+    expect_bad("loss --in ''", "", "loss --in is empty; expected a file name or - for standard input");
+    expect_bad("init --seed 1", "", "--config is required");
+    // --help lists every default: the --in default and the request fields' defaults
+    const auto top = run_command(ref + " --help", "");
+    CHECK(top.status == 0);
+    CHECK_THAT(top.out, Catch::Contains("dtype \"float64\", pad_id 0, seed 0") &&
+                            Catch::Contains("options of cringe: alpha 1, k 5, detach_positive false, normalization \"joint\"") &&
+                            Catch::Contains("options of unlikelihood: alpha 1, clamp 1e-20") &&
+                            Catch::Contains("options of pairwise_cringe: alpha 1, k 5, margin 0, tau 1, detach_gate true") &&
+                            Catch::Contains("options of sigmoid_only: a_pm 1, a_m 1") && Catch::Contains("Exit status"));
+    const auto loss_help = run_command(ref + " loss --help", "");
+    CHECK_THAT(loss_help.out, Catch::Contains("--in TEXT=-"));
+    const auto init_help = run_command(ref + " init --help", "");
+    CHECK_THAT(init_help.out, Catch::Contains("--seed UINT REQUIRED") && Catch::Contains("[0, 2^64 - 1]"));
+}

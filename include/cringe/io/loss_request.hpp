@@ -4,8 +4,20 @@
 // field ("targets[1] has length 4, logits[1] has 3 positions"); evaluate_loss_request runs the chosen
 // policy in float64 or float32 and returns {"loss", "grad", "sampled", "n_supervised"}.
 // The cross-implementation tests and the cringe-ref command both go through these two functions.
+//
+// Strictness, so that a mistake in a request is an error rather than a silently different result:
+//   - a top-level field that is not one of the request's (a typo such as "lables") is an error;
+//   - an integer outside the 64-bit signed range (JSON allows any) is an error, never wrapped: a
+//     label of 2^64 - 1 would otherwise become -1, "unlabeled";
+//   - in float32, a logit or option too large for float is an error (the conversion would be
+//     undefined behaviour);
+//   - a result that is not finite (NaN or infinity, which JSON cannot represent) is an error
+//     naming the first such field: see require_finite_result.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../loss/losses.hpp"
+#include "json_file.hpp"
 
 namespace cringe::io {
 
@@ -49,14 +62,41 @@ inline const nlohmann::json& require_field(const nlohmann::json& j, const char* 
     return j.at(key);
 }
 
+/// The field names a request may have, for the message of an unknown one: "a, b, c".
+inline std::string field_list(const std::set<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+    return out;
+}
+
+/// Every key of the object `j` must be in `allowed`: a misspelt field would otherwise be ignored.
+inline void require_known_fields(const nlohmann::json& j, const std::set<std::string>& allowed) {
+    for (const auto& [key, value] : j.items())
+        if (!allowed.count(key)) bad(cat("unknown field \"", key, "\"; expected only ", field_list(allowed)));
+}
+
+/// A JSON integer as int64. nlohmann keeps integers >= 2^63 as unsigned; get<int64_t> would wrap
+/// them (2^64 - 1 -> -1), so they are rejected here, naming the field.
 inline std::int64_t as_integer(const nlohmann::json& v, const std::string& where) {
-    if (!v.is_number_integer()) bad(cat(where, " is ", v.dump(), "; expected an integer"));
+    if (!v.is_number_integer()) bad(cat(where, " is ", json_excerpt(v), "; expected an integer"));
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        bad(cat(where, " is ", v.get<std::uint64_t>(), ", out of range; expected an integer below 2^63"));
     return v.get<std::int64_t>();
 }
 
 inline double as_number(const nlohmann::json& v, const std::string& where) {
-    if (!v.is_number()) bad(cat(where, " is ", v.dump(), "; expected a number"));
+    if (!v.is_number()) bad(cat(where, " is ", json_excerpt(v), "; expected a number"));
     return v.get<double>();
+}
+
+/// `x` converted to T (float or double); a double outside float's range is an error naming the
+/// field (the conversion would be undefined behaviour, not infinity).
+template <class T>
+T to_dtype(double x, const std::string& where) {
+    if constexpr (std::is_same_v<T, float>)
+        if (std::abs(x) > static_cast<double>(std::numeric_limits<float>::max()))
+            bad(cat(where, " is ", x, ", too large for float32; expected |x| <= ", std::numeric_limits<float>::max()));
+    return static_cast<T>(x);
 }
 
 /// A [rows][cols] integer array with every row of length `cols` (or any equal length when cols = 0).
@@ -81,6 +121,10 @@ inline IdTensor integer_matrix(const nlohmann::json& v, const std::string& name,
 inline LossRequest parse_loss_request(const nlohmann::json& j, bool with_logits = true) {
     using detail::bad;
     if (!j.is_object()) bad("the input is not a JSON object");
+    // `cringe-ref loss` takes the logits; `cringe-ref grad` takes the model's input tokens instead.
+    std::set<std::string> allowed = {"loss", "options", "dtype", "pad_id", "seed", "targets", "labels", "pairs", "sampled"};
+    allowed.insert(with_logits ? "logits" : "tokens");
+    detail::require_known_fields(j, allowed);
     LossRequest r;
     const auto& loss = detail::require_field(j, "loss");
     if (!loss.is_string()) bad("loss is not a string; expected one of cross_entropy, unlikelihood, cringe, pairwise_cringe, sigmoid_only");
@@ -93,14 +137,19 @@ inline LossRequest parse_loss_request(const nlohmann::json& j, bool with_logits 
     }
     if (j.contains("dtype")) {
         if (!j["dtype"].is_string() || (j["dtype"] != "float64" && j["dtype"] != "float32"))
-            bad(cat("dtype is ", j["dtype"].dump(), "; expected \"float64\" or \"float32\""));
+            bad(cat("dtype is ", json_excerpt(j["dtype"]), "; expected \"float64\" or \"float32\""));
         r.dtype = j["dtype"].get<std::string>();
     }
     if (j.contains("pad_id")) r.pad_id = detail::as_integer(j["pad_id"], "pad_id");
-    if (j.contains("seed")) {
-        const auto seed = detail::as_integer(j["seed"], "seed");
-        if (seed < 0) bad(cat("seed is ", seed, "; expected a non-negative integer"));
-        r.seed = static_cast<std::uint64_t>(seed);
+    if (j.contains("seed")) {  // any 64-bit unsigned integer, the Rng's seed type
+        const auto& seed = j["seed"];
+        if (seed.is_number_unsigned()) {  // how the parser stores every integer >= 0, up to 2^64 - 1
+            r.seed = seed.get<std::uint64_t>();
+        } else {
+            const auto s = detail::as_integer(seed, "seed");  // not an integer: an error
+            if (s < 0) bad(cat("seed is ", s, "; expected a non-negative integer"));
+            r.seed = static_cast<std::uint64_t>(s);
+        }
     }
 
     std::size_t B = 0, T = 0, V = 0;
@@ -187,11 +236,14 @@ auto with_policy(const LossRequest& r, F&& f) {
     for (const auto& [key, value] : r.options.items())
         if (!all_options.count(key)) bad(cat("options.", key, " is not an option of any loss"));
     auto number = [&](const char* key, double fallback) {
-        return r.options.contains(key) ? detail::as_number(r.options[key], cat("options.", key)) : fallback;
+        if (!r.options.contains(key)) return fallback;
+        const double x = detail::as_number(r.options[key], cat("options.", key));
+        (void)detail::to_dtype<T>(x, cat("options.", key));  // the policy computes with T(x)
+        return x;
     };
     auto flag = [&](const char* key, bool fallback) {
         if (!r.options.contains(key)) return fallback;
-        if (!r.options[key].is_boolean()) bad(cat("options.", key, " is ", r.options[key].dump(), "; expected true or false"));
+        if (!r.options[key].is_boolean()) bad(cat("options.", key, " is ", json_excerpt(r.options[key]), "; expected true or false"));
         return r.options[key].get<bool>();
     };
     auto integer = [&](const char* key, long fallback) {
@@ -202,7 +254,7 @@ auto with_policy(const LossRequest& r, F&& f) {
         const auto& v = r.options["normalization"];
         if (v == "joint") return loss::Normalization::joint;
         if (v == "separate") return loss::Normalization::separate;
-        bad(cat("options.normalization is ", v.dump(), "; expected \"joint\" or \"separate\""));
+        bad(cat("options.normalization is ", json_excerpt(v), "; expected \"joint\" or \"separate\""));
     };
     if (r.loss == "cross_entropy") return f(loss::CrossEntropy<T>{});
     if (r.loss == "unlikelihood") {
@@ -234,7 +286,7 @@ auto with_policy(const LossRequest& r, F&& f) {
             const auto& v = r.options["loglik"];
             if (v == "sum") p.loglik = loss::LogLikelihood::sum;
             else if (v == "mean") p.loglik = loss::LogLikelihood::mean;
-            else bad(cat("options.loglik is ", v.dump(), "; expected \"sum\" or \"mean\""));
+            else bad(cat("options.loglik is ", json_excerpt(v), "; expected \"sum\" or \"mean\""));
         }
         return f(p);
     }
@@ -244,13 +296,28 @@ auto with_policy(const LossRequest& r, F&& f) {
     return f(p);
 }
 
-/// Evaluates the loss on the request's logits; result as the oracle prints it.
+namespace detail {
+/// The [B,T,V] logits in T; in float32 a logit beyond float's range is an error naming it.
+template <class T>
+Tensor<T> logits_as(const Tensor<double>& logits) {
+    if constexpr (std::is_same_v<T, float>) {
+        const auto& sh = logits.shape();
+        for (std::size_t i = 0; i < logits.size(); ++i)
+            if (std::abs(logits.data()[i]) > static_cast<double>(std::numeric_limits<float>::max()))
+                (void)to_dtype<float>(logits.data()[i], cat("logits[", i / (sh[1] * sh[2]), "][", i / sh[2] % sh[1], "][", i % sh[2], "]"));
+    }
+    return tensor_cast<T>(logits);
+}
+}  // namespace detail
+
+/// Evaluates the loss on the request's logits; result as the oracle prints it. Its numbers may be
+/// NaN or infinite (huge logits); require_finite_numbers (json_file.hpp) checks before printing.
 template <class T>
 nlohmann::json evaluate_loss_request(const LossRequest& r) {
     return with_policy<T>(r, [&](const auto& policy) {
         policy.validate_options();
         Tape<T> tape;
-        auto logits = tape.variable(tensor_cast<T>(r.logits));
+        auto logits = tape.variable(detail::logits_as<T>(r.logits));
         loss::Batch batch{r.targets, r.labels, r.pad_id, r.pairs};
         Rng rng(r.seed);
         loss::Sampler sampler{&rng, r.sampled ? &*r.sampled : nullptr};
