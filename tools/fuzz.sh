@@ -15,11 +15,14 @@ out="$root/build/fuzz"
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DCRINGE_NO_BUFFER_CACHE
        -I "$root/include" -isystem /usr/include/eigen3)
+# Build every harness first, as many at once as there are cores (each is one large translation unit).
+jobs=${CRINGE_JOBS:-$(nproc)}
+echo "== fuzz: building ${harnesses[*]} ($jobs at a time)"
+printf '%s\n' "${harnesses[@]}" | xargs -P "$jobs" -I{} \
+  clang++ "${flags[@]}" "$root/tests/fuzz/fuzz_{}.cpp" -o "$out/fuzz_{}"
 for harness in "${harnesses[@]}"; do
   dict="$root/tests/fuzz/json.dict"
   [[ $harness == cringe_ref_cli ]] && dict="$root/tests/fuzz/cli.dict"
-  echo "== fuzz_$harness: build"
-  clang++ "${flags[@]}" "$root/tests/fuzz/fuzz_$harness.cpp" -o "$out/fuzz_$harness"
   echo "== fuzz_$harness: ${seconds}s"
   work="$out/corpus_$harness"
   rm -rf "$work" && cp -r "$root/tests/fuzz/corpus/$harness" "$work"  # the committed corpus stays as is
