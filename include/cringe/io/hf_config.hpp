@@ -135,9 +135,14 @@ inline nn::GptConfig gpt_config_from_json(const nlohmann::json& j, const std::st
     return config;
 }
 
+/// The largest config.json load_gpt_config reads (checked before reading): Hugging Face configs are
+/// a few kilobytes; this leaves room for large label maps.
+inline constexpr std::uint64_t kMaxConfigJsonBytes = std::uint64_t{16} << 20;  // 16 MiB
+
 /// Reads a config.json; every error is an IoError naming the file and the key.
 inline nn::GptConfig load_gpt_config(const std::filesystem::path& config_json) {
-    return gpt_config_from_json(read_json_file(config_json, "load_gpt_config"), cat("load_gpt_config: ", config_json.string()));
+    const std::string where = cat("load_gpt_config: ", config_json.string());
+    return gpt_config_from_json(parse_json(read_file(config_json, "load_gpt_config", kMaxConfigJsonBytes), where), where);
 }
 
 /// Writes a Hugging Face GPT-2 config.json for `config`, atomically. `dtype` becomes torch_dtype;
