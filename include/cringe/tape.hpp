@@ -15,14 +15,23 @@
 //  - adjoints of intermediate nodes are reset at the start of every backward, so calling backward
 //    twice (retain_graph) after zero_grad gives bitwise-identical gradients.
 // clear() drops every node but keeps the vector's capacity, so a training loop that clears the tape
-// each step does not grow. A Var remembers the tape's epoch; using it after clear() throws.
+// each step does not grow.
+//
+// GENERATIONS. Every tape, at construction and at each clear(), takes a new generation id from one
+// process-wide counter and registers it as live; clear() and the destructor retire it. A Var stores
+// its tape's generation, and every access checks that it is still live BEFORE touching the tape:
+// a Var kept past clear() or past its tape's lifetime throws TapeError (no use-after-free), and a
+// new tape that happens to occupy the old one's address has another generation, so a stale Var can
+// never read its values.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <mutex>
 #include <source_location>
+#include <unordered_set>
 #include <version>
 #include <string>
 #include <utility>
@@ -63,6 +72,46 @@ private:
 };
 #endif
 
+namespace detail {
+
+/// The process-wide set of live tape generations (see GENERATIONS above). Leaked on purpose: a tape
+/// destroyed during static destruction must still find it. Guarded by a mutex, as tapes on
+/// different threads share it.
+class TapeGenerations {
+public:
+    /// A new id (never reused), marked live.
+    static std::uint64_t open() {
+        Registry& r = registry();
+        const std::lock_guard<std::mutex> lock(r.mutex);
+        const std::uint64_t id = ++r.last;
+        r.live.insert(id);
+        return id;
+    }
+    static void retire(std::uint64_t id) {
+        Registry& r = registry();
+        const std::lock_guard<std::mutex> lock(r.mutex);
+        r.live.erase(id);
+    }
+    static bool is_live(std::uint64_t id) {
+        Registry& r = registry();
+        const std::lock_guard<std::mutex> lock(r.mutex);
+        return r.live.count(id) != 0;
+    }
+
+private:
+    struct Registry {
+        std::mutex mutex;
+        std::uint64_t last = 0;
+        std::unordered_set<std::uint64_t> live;
+    };
+    static Registry& registry() {
+        static Registry* r = new Registry;
+        return *r;
+    }
+};
+
+}  // namespace detail
+
 /// A named trainable tensor that outlives tapes (model weights). grad accumulates across steps
 /// until zero_grad().
 template <class T>
@@ -95,17 +144,23 @@ public:
 
     Var() = default;
 
-    const Tensor<T>& value() const { return tape().value(index_); }
+    const Tensor<T>& value() const { return tape("Var::value").value(index_); }
     /// The gradient of the last backward with respect to this node (zeros if none reached it).
-    const Tensor<T>& grad() const { return tape().grad(index_); }
+    const Tensor<T>& grad() const { return tape("Var::grad").grad(index_); }
     Shape shape() const { return to_shape(value().shape()); }
     std::size_t rank() const { return value().dimension(); }
     std::size_t size() const { return value().size(); }
-    bool requires_grad() const { return tape().node(index_).requires_grad; }
+    bool requires_grad() const { return tape("Var::requires_grad").node(index_).requires_grad; }
 
-    Tape<T>& tape() const {
-        if (tape_ == nullptr) throw TapeError("Var: this Var is empty (default-constructed); it belongs to no tape");
-        tape_->check_epoch(epoch_, "Var");
+    /// The Var's tape; throws TapeError naming `op` when the Var is empty or its tape generation
+    /// has ended (the tape was cleared or destroyed). The tape is not touched before that check.
+    Tape<T>& tape(const char* op = "Var") const {
+        if (tape_ == nullptr) throw TapeError(cat(op, ": this Var is empty (default-constructed); it belongs to no tape"));
+        if (!detail::TapeGenerations::is_live(epoch_))
+            throw TapeError(cat(op, ": this Var's tape generation ", epoch_,
+                                " has ended: its tape was cleared or destroyed since the Var was made; "
+                                "record the forward pass again"));
+        tape_->check_epoch(epoch_, op);
         return *tape_;
     }
     std::size_t index() const { return index_; }
@@ -184,6 +239,7 @@ template <class T>
 class Tape {
 public:
     Tape() = default;
+    ~Tape() { detail::TapeGenerations::retire(epoch_); }
     Tape(const Tape&) = delete;  // Vars point at their tape: it must not move or be copied
     Tape& operator=(const Tape&) = delete;
 
@@ -330,7 +386,8 @@ public:
     /// Drops every node (keeping capacity) and invalidates all Vars made so far.
     void clear() {
         nodes_.clear();
-        ++epoch_;
+        detail::TapeGenerations::retire(epoch_);
+        epoch_ = detail::TapeGenerations::open();
         consumed_ = false;
         consumed_top_ = 0;
     }
@@ -376,8 +433,9 @@ public:
     /// TapeError naming `op` if a Var's epoch is not the tape's current one.
     void check_epoch(std::uint64_t epoch, const char* op) const {
         if (epoch != epoch_)
-            throw TapeError(cat(op, ": this Var was made before the tape was cleared (epoch ", epoch,
-                                ", tape is at epoch ", epoch_, "); record the forward pass again"));
+            throw TapeError(cat(op, ": this Var was made in tape generation ", epoch,
+                                ", which has ended (the tape is at generation ", epoch_,
+                                "): its tape was cleared or destroyed since; record the forward pass again"));
     }
     /// TapeError naming `op` if `v` belongs to another tape.
     void check_owned(const Var<T>& v, const char* op) const {
@@ -448,7 +506,7 @@ private:
 
     std::vector<Node<T>> nodes_;
     std::size_t consumed_top_ = 0;
-    std::uint64_t epoch_ = 1;
+    std::uint64_t epoch_ = detail::TapeGenerations::open();  // this tape's current generation
     bool grad_enabled_ = true;
     bool anomaly_mode_ = CRINGE_ANOMALY_MODE_DEFAULT;
     bool consumed_ = false;

@@ -1,4 +1,7 @@
 // The tape's semantics: accumulation, resets, retain_graph, no-grad, clearing, errors, inspection.
+#include <new>
+#include <optional>
+
 #include "../support/testing.hpp"
 
 using namespace cringe;
@@ -91,6 +94,47 @@ TEST_CASE("Vars from a cleared tape or another tape are rejected", "[tape][error
     REQUIRE_THROWS_AS(x.value(), TapeError);
     Var<double> empty;
     REQUIRE_THROWS_AS(empty.value(), TapeError);
+}
+
+// Regression: a Var held only its tape's address and a per-tape epoch starting at 1, so a Var kept
+// past its tape read freed memory, and a new tape built at the same address silently served it that
+// tape's values. Generations now come from one process-wide counter and are checked before any access.
+TEST_CASE("a Var kept past its tape throws, even when a new tape reuses the address", "[tape][errors][generation]") {
+    alignas(Tape<double>) unsigned char storage[sizeof(Tape<double>)];
+    auto* first = new (storage) Tape<double>;
+    const Var<double> stale = first->variable(scalar_tensor(1.0));
+    first->~Tape();
+    auto* second = new (storage) Tape<double>;  // same address, a fresh tape
+    const Var<double> fresh = second->variable(scalar_tensor(2.0));
+    REQUIRE(stale.belongs_to(*second));  // the address alone cannot tell them apart
+    REQUIRE_THROWS_AS(stale.value(), TapeError);
+    REQUIRE_THROWS_WITH(stale.value(), Catch::Contains("Var::value") && Catch::Contains("destroyed"));
+    REQUIRE_THROWS_WITH(stale.grad(), Catch::Contains("Var::grad"));
+    REQUIRE_THROWS_WITH(stale.requires_grad(), Catch::Contains("Var::requires_grad"));
+    REQUIRE_THROWS_AS(exp(stale), TapeError);                          // an op reading the value
+    REQUIRE_THROWS_WITH(second->backward(stale), Catch::Contains("backward") && Catch::Contains("generation"));
+    REQUIRE_THROWS_AS(stale + fresh, TapeError);                       // mixed with a live Var
+    REQUIRE(fresh.value()() == 2.0);
+    second->~Tape();
+
+    // Destroyed and not replaced: still a TapeError, and the freed tape is never read (ASan-clean).
+    std::optional<Tape<double>> gone(std::in_place);
+    const Var<double> orphan = gone->variable(scalar_tensor(3.0));
+    gone.reset();
+    REQUIRE_THROWS_WITH(orphan.value(), Catch::Contains("has ended"));
+}
+
+TEST_CASE("generations differ between tapes and across clear()", "[tape][generation]") {
+    Tape<double> a, b;
+    const auto va = a.variable(scalar_tensor(1.0));
+    const auto vb = b.variable(scalar_tensor(1.0));
+    REQUIRE(va.epoch() != vb.epoch());
+    a.clear();
+    const auto va2 = a.variable(scalar_tensor(1.0));
+    REQUIRE(va2.epoch() != va.epoch());
+    REQUIRE(va2.epoch() != vb.epoch());
+    REQUIRE_THROWS_WITH(va.value(), Catch::Contains("cleared"));
+    REQUIRE(vb.value()() == 1.0);
 }
 
 TEST_CASE("a cleared tape is reused without growth; parameters accumulate across steps", "[tape]") {

@@ -163,9 +163,16 @@ TEST_CASE("every config cringe cannot build raises IoError naming the file and t
          "dropout is 1; expected 0 <= dropout < 1"},
         {"negative epsilon", with("layer_norm_epsilon", -1e-5), "layer_norm_epsilon is -1e-05; expected > 0"},
         {"epsilon null", with("layer_norm_epsilon", nullptr), "key 'layer_norm_epsilon' is null; expected a number"},
-        {"absurd width", with("n_embd", 1u << 30), "parameters; expected at most 1e12"},
+        {"absurd width", with("n_embd", 1u << 30), "key 'n_embd' is 1073741824; the limit is 65536 (GptConfigLimits::max_n_embd)"},
         {"absurd everything", R"({"vocab_size":18446744073709551615,"n_positions":18446744073709551615,"n_embd":18446744073709551615,"n_layer":18446744073709551615,"n_head":1})",
-         "expected at most 1e12"},
+         "key 'vocab_size' is 18446744073709551615; the limit is 2097152"},
+        // Resource limits: each size is capped, then the parameter count (exact in 64 bits below the caps).
+        {"vocab over the cap", with("vocab_size", 2097153), "key 'vocab_size' is 2097153; the limit is 2097152 (GptConfigLimits::max_vocab_size)"},
+        {"positions over the cap", with("n_positions", 65537), "key 'n_positions' is 65537; the limit is 65536 (GptConfigLimits::max_n_positions)"},
+        {"layers over the cap", with("n_layer", 1025), "key 'n_layer' is 1025; the limit is 1024 (GptConfigLimits::max_n_layer)"},
+        {"heads over the cap", with("n_head", 65537), "key 'n_head' is 65537; the limit is 65536 (GptConfigLimits::max_n_head)"},
+        {"too many parameters", json::parse(R"({"vocab_size":64,"n_positions":32,"n_embd":20480,"n_layer":1,"n_head":4})").dump(),
+         "the sizes describe a model of 5035438080 parameters; the limit is 4294967296 (GptConfigLimits::max_parameters)"},
     };
 
     TempDir dir;

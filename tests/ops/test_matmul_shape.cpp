@@ -68,3 +68,52 @@ TEST_CASE("shape ops: bad input throws naming the op", "[ops][shape][errors]") {
     REQUIRE_THROWS_WITH(concat<double>({x, tape.constant(zeros<double>({3, 3}))}, 1), Catch::Contains("concat") && Catch::Contains("[3,3]"));
     REQUIRE_THROWS_AS(concat<double>({}, 0), ShapeError);
 }
+
+// Regression: plan_matmul divided the element count by K (and by M * K for batched operands), so a
+// zero inner or row dimension was an integer division by zero (SIGFPE).
+TEST_CASE("matmul: zero-size dimensions give zeros or empty results, forward and backward", "[ops][matmul][zero]") {
+    struct ZeroCase {
+        Shape a, b;
+        bool b_transposed;
+        Shape out;
+    };
+    const std::vector<ZeroCase> cases = {
+        {{2, 0}, {0, 3}, false, {2, 3}},           // K = 0: zeros [2,3]
+        {{2, 0}, {3, 0}, true, {2, 3}},            // K = 0, b transposed
+        {{4, 2, 0}, {0, 3}, false, {4, 2, 3}},     // K = 0, shared b
+        {{2, 2, 0}, {2, 0, 3}, false, {2, 2, 3}},  // K = 0, batched
+        {{0, 3}, {3, 2}, false, {0, 2}},           // M = 0
+        {{2, 0, 3}, {2, 3, 4}, false, {2, 0, 4}},  // M = 0, batched (divided by M * K)
+        {{2, 0, 3}, {2, 4, 3}, true, {2, 0, 4}},   // M = 0, batched, b transposed
+        {{0, 2, 3}, {0, 3, 4}, false, {0, 2, 4}},  // no batches
+        {{2, 3}, {3, 0}, false, {2, 0}},           // N = 0
+        {{0, 0}, {0, 0}, false, {0, 0}},           // everything 0
+    };
+    for (const ZeroCase& c : cases) {
+        INFO("a " << shape_str(c.a) << " b " << shape_str(c.b) << (c.b_transposed ? " (b transposed)" : ""));
+        Tape<double> tape;
+        auto a = tape.variable(random_tensor(c.a, 1));
+        auto b = tape.variable(random_tensor(c.b, 2));
+        auto y = matmul(a, b, c.b_transposed);
+        REQUIRE(y.shape() == c.out);
+        require_close(y.value(), zeros<double>(c.out), 0.0);  // K = 0: an empty sum is exactly 0
+        tape.backward(y, random_tensor(c.out, 3));
+        require_close(a.grad(), zeros<double>(c.a), 0.0);  // empty, or a sum over zero rows / columns
+        require_close(b.grad(), zeros<double>(c.b), 0.0);
+    }
+}
+
+TEST_CASE("matmul: a zero-row block inside a product with K > 0 leaves the other gradients exact",
+          "[ops][matmul][zero]") {
+    // [1,2] x [2,2] then concatenated with a [0,2] result: the zero-row product must not disturb anything.
+    Tape<double> tape;
+    auto a = tape.variable(from_values<double>({1, 2}, {1, 2}));
+    auto w = tape.variable(from_values<double>({2, 2}, {3, 4, 5, 6}));
+    auto empty_rows = tape.variable(zeros<double>({0, 2}));
+    auto y = concat<double>({matmul(a, w), matmul(empty_rows, w)}, 0);
+    REQUIRE(y.shape() == Shape{1, 2});
+    require_close(y.value(), from_values<double>({1, 2}, {13, 16}));
+    tape.backward(y, from_values<double>({1, 2}, {1, 1}));
+    require_close(w.grad(), from_values<double>({2, 2}, {1, 1, 2, 2}));  // a^T g
+    require_close(a.grad(), from_values<double>({1, 2}, {7, 11}));      // g w^T
+}

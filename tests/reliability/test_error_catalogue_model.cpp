@@ -187,9 +187,8 @@ TEST_CASE("catalogue: train with a checkpoint_dir that cannot be written", "[err
     train::TrainOptions o{.steps = 2, .lr = 1e-3, .progress = false};
     o.checkpoint_dir = tmp / "file";
     o.checkpoint_every = 1;
-    const std::string state = (tmp / "file" / "state-1").string();
     REQUIRE_THROWS_MATCHES(train::train(model, loss::CrossEntropy<float>{}, tiny_batch, o), IoError,
-                           SaysAll({"save_pretrained: cannot create directory " + state + ": ", "Not a directory"}));
+                           SaysAll({"save_training_state: cannot create directory " + (tmp / "file").string() + ": ", "Not a directory"}));
     REQUIRE(cringe_test::slurp_text(tmp / "file") == "not a directory");
 }
 
@@ -210,7 +209,8 @@ SavedState save_state(const std::filesystem::path& dir) {
     return {dir, dir / "state-3", dir / "state-3" / "optimizer.safetensors"};
 }
 
-// Rewrites optimizer.safetensors after `edit` changed its tensors or metadata.
+// Rewrites optimizer.safetensors after `edit` changed its tensors or metadata, and the state's
+// manifest to match (so the checks behind the manifest's are reached).
 template <class Edit>
 void edit_optimizer_file(const std::filesystem::path& file, Edit edit) {
     auto tensors = io::load_safetensors<float>(file);
@@ -218,6 +218,7 @@ void edit_optimizer_file(const std::filesystem::path& file, Edit edit) {
     edit(tensors, meta);
     std::vector<std::pair<std::string, Tensor<float>>> list(tensors.begin(), tensors.end());
     io::save_safetensors(file, list, io::dtype_of<float>(), meta);
+    train::detail::write_state_manifest(file.parent_path(), *train::detail::state_step(file.parent_path().filename().string()));
 }
 
 // Loads into a fresh model and optimiser; on an exception, checks that neither changed.
@@ -251,7 +252,7 @@ TEST_CASE("catalogue: save_training_state where it cannot write", "[errors][cata
     optim::AdamW<float> adam(pointers(model), {});
     cringe_test::write_bytes(tmp / "file", "x");
     REQUIRE_THROWS_MATCHES(train::save_training_state(tmp / "file", model, adam, 1, Rng(1)), IoError,
-                           SaysAll({"save_pretrained: cannot create directory " + (tmp / "file" / "state-1").string() + ": Not a directory"}));
+                           SaysAll({"save_training_state: cannot create directory " + (tmp / "file").string() + ": "}));
     // the previous LATEST cannot be read (it is a directory): the new state is written, LATEST is not replaced
     std::filesystem::create_directories(tmp / "run" / "LATEST");
     REQUIRE_THROWS_MATCHES(train::save_training_state(tmp / "run", model, adam, 1, Rng(1)), IoError,
@@ -267,7 +268,7 @@ TEST_CASE("catalogue: load_training_state with LATEST unreadable or naming no ch
     require_load_refused(saved.dir, {"load_training_state: " + (saved.dir / "LATEST").string() + ": is a directory, expected a file"});
     std::filesystem::remove(saved.dir / "LATEST");
     cringe_test::write_bytes(saved.dir / "LATEST", "state-9");
-    require_load_refused(saved.dir, {"load_gpt_config: " + (saved.dir / "state-9" / "config.json").string() + ": No such file or directory"});
+    require_load_refused(saved.dir, {"load_training_state: " + (saved.dir / "state-9" / "MANIFEST.json").string() + ": No such file or directory"});
 }
 
 TEST_CASE("catalogue: load_training_state into a model of another configuration", "[errors][catalogue][resume]") {

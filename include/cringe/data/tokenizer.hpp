@@ -43,6 +43,9 @@ public:
     static constexpr std::int64_t kUnk = 4;  ///< `<unk>` stands for any word not in the vocabulary
     /// The special tokens' spellings, in id order.
     static constexpr std::array<std::string_view, 5> kSpecialTokens = {"<pad>", "<bos>", "<eos>", "<sep>", "<unk>"};
+    /// The largest file load() reads (checked before reading): 2^21 words (the vocab_size limit of
+    /// a model config) of up to ~100 bytes each as JSON.
+    static constexpr std::uint64_t kMaxFileBytes = std::uint64_t{256} << 20;  // 256 MiB
 
     /// The special tokens only (size 5).
     WordTokenizer() : WordTokenizer(std::vector<std::string>{}) {}
@@ -141,7 +144,7 @@ public:
     /// Keys other than type, special and words are ignored.
     static WordTokenizer load(const std::filesystem::path& path) {
         const std::string where = cat("WordTokenizer::load: ", path.string());
-        const nlohmann::json j = io::read_json_file(path, "WordTokenizer::load");
+        const nlohmann::json j = io::parse_json(io::read_file(path, "WordTokenizer::load", kMaxFileBytes), where);
         if (!j.is_object()) throw IoError(cat(where, ": expected a JSON object, got ", j.type_name()));
         if (!j.contains("type") || j.at("type") != "word")
             throw IoError(cat(where, ": key 'type' is ", j.value("type", nlohmann::json()).dump(), "; expected \"word\""));

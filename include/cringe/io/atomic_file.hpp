@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -153,6 +154,71 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
     }
 }
 
+/// A regular file open for reading, with its size. Every reader in cringe::io goes through it, so
+/// that hostile paths fail fast instead of hanging or reading gigabytes:
+///   - it opens with O_NONBLOCK, so a FIFO without a writer cannot block the open, and then refuses
+///     anything that is not a regular file (FIFO, socket, device, directory) before reading a byte;
+///   - readers read only byte ranges they know they need (a header, then what the header promises),
+///     never "until EOF", so a /dev/zero-like or huge file costs nothing before it is refused.
+/// Errors are IoError "<who>: <path>: <reason>".
+class RegularFileReader {
+public:
+    RegularFileReader(const std::filesystem::path& path, std::string_view who)
+        : path_(path), who_(who), file_(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)) {
+        if (file_.get() < 0) throw fail(detail::errno_message(errno));
+        struct stat st {};
+        if (::fstat(file_.get(), &st) != 0) throw fail(detail::errno_message(errno));
+        if (S_ISDIR(st.st_mode)) throw fail("is a directory, expected a file");
+        if (!S_ISREG(st.st_mode))
+            throw fail(cat("is not a regular file (", S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
+                                                      : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "a special file",
+                           "); expected a regular file"));
+        // O_NONBLOCK has no effect on regular files; clear it anyway so reads are ordinary blocking reads.
+        const int flags = ::fcntl(file_.get(), F_GETFL);
+        if (flags >= 0) ::fcntl(file_.get(), F_SETFL, flags & ~O_NONBLOCK);
+        size_ = static_cast<std::uint64_t>(st.st_size);
+    }
+
+    /// The size fstat reported when the file was opened.
+    std::uint64_t size() const { return size_; }
+
+    /// Up to `count` bytes from `offset`: fewer only where the file ends (or shrank since it was opened).
+    std::string read_up_to(std::uint64_t offset, std::uint64_t count) const {
+        const std::uint64_t available = offset < size_ ? size_ - offset : 0;
+        std::string bytes(static_cast<std::size_t>(std::min(count, available)), '\0');
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = ::pread(file_.get(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw fail(detail::errno_message(errno));
+            }
+            if (n == 0) break;  // the file shrank since fstat
+            done += static_cast<std::size_t>(n);
+        }
+        bytes.resize(done);
+        return bytes;
+    }
+
+    /// Exactly `count` bytes from `offset`; IoError if the file no longer holds them.
+    std::string read_exactly(std::uint64_t offset, std::uint64_t count) const {
+        std::string bytes = read_up_to(offset, count);
+        if (bytes.size() != count)
+            throw fail(cat("file changed while it was being read (expected ", count, " bytes at offset ", offset, ", got ",
+                           bytes.size(), ")"));
+        return bytes;
+    }
+
+    /// The IoError "<who>: <path>: <reason>" for this file.
+    IoError fail(const std::string& reason) const { return IoError(cat(who_, ": ", path_.string(), ": ", reason)); }
+
+private:
+    std::filesystem::path path_;
+    std::string who_;
+    detail::FileDescriptor file_;
+    std::uint64_t size_ = 0;
+};
+
 /// The first bytes of a file and its total size: lets a format reader check a header without
 /// reading gigabytes of weights behind it.
 struct FileHead {
@@ -163,37 +229,24 @@ struct FileHead {
 };
 
 /// Reads at most `max_bytes` from the start of a regular file. Throws IoError
-/// "<who>: <path>: <reason>" when the file cannot be opened or read.
+/// "<who>: <path>: <reason>" when the file cannot be opened or read, or is not a regular file.
 inline FileHead read_file_head(const std::filesystem::path& path, std::size_t max_bytes, std::string_view who = "read_file") {
-    const auto fail = [&](const std::string& reason) { return IoError(cat(who, ": ", path.string(), ": ", reason)); };
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw fail(detail::errno_message(errno));
-    detail::FileDescriptor file(fd);
-
-    struct stat st {};
-    if (::fstat(file.get(), &st) != 0) throw fail(detail::errno_message(errno));
-    if (S_ISDIR(st.st_mode)) throw fail("is a directory, expected a file");
-    if (!S_ISREG(st.st_mode)) throw fail("is not a regular file");
-
-    FileHead head{std::string(), static_cast<std::uint64_t>(st.st_size)};
-    head.bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(max_bytes, head.file_size)));
-    std::size_t done = 0;
-    while (done < head.bytes.size()) {
-        const ssize_t n = ::read(file.get(), head.bytes.data() + done, head.bytes.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw fail(detail::errno_message(errno));
-        }
-        if (n == 0) break;  // the file shrank since fstat: return what is there
-        done += static_cast<std::size_t>(n);
-    }
-    head.bytes.resize(done);
-    return head;
+    const RegularFileReader file(path, who);
+    return FileHead{file.read_up_to(0, max_bytes), file.size()};
 }
 
-/// The whole contents of a regular file. Throws IoError "<who>: <path>: <reason>".
-inline std::string read_file(const std::filesystem::path& path, std::string_view who = "read_file") {
-    return read_file_head(path, static_cast<std::size_t>(-1), who).bytes;
+/// No limit on the size of a whole-file read (the default of read_file).
+inline constexpr std::uint64_t kNoFileSizeLimit = std::numeric_limits<std::uint64_t>::max();
+
+/// The whole contents of a regular file of at most `max_bytes` bytes (checked with fstat before
+/// reading anything). Throws IoError "<who>: <path>: <reason>", e.g. "file is 6000000000 bytes;
+/// the limit for this file is 16777216 bytes".
+inline std::string read_file(const std::filesystem::path& path, std::string_view who = "read_file",
+                             std::uint64_t max_bytes = kNoFileSizeLimit) {
+    const RegularFileReader file(path, who);
+    if (file.size() > max_bytes)
+        throw file.fail(cat("file is ", file.size(), " bytes; the limit for this file is ", max_bytes, " bytes"));
+    return file.read_exactly(0, file.size());
 }
 
 }  // namespace cringe::io

@@ -55,10 +55,42 @@ inline void config_require(const nlohmann::json& j, const char* key, std::initia
 
 }  // namespace detail
 
+/// Upper bounds on the sizes a config.json may ask for, so that a typo or a hostile file is refused
+/// with a message instead of an out-of-memory kill when the model is built (docs/errors.md,
+/// "Resource limits"). They are far above GPT-2 XL (vocab 50,257, n_positions 1,024, n_embd 1,600,
+/// n_layer 48, 1.56e9 parameters). The per-field caps also keep parameter_count() below 2^47, so it
+/// is computed exactly in 64 bits.
+struct GptConfigLimits {
+    std::size_t max_vocab_size = std::size_t{1} << 21;   // 2,097,152 tokens
+    std::size_t max_n_positions = std::size_t{1} << 16;  // 65,536 positions
+    std::size_t max_n_embd = std::size_t{1} << 16;       // 65,536 channels
+    std::size_t max_n_layer = 1024;
+    std::size_t max_n_head = std::size_t{1} << 16;       // n_head <= n_embd in any valid config anyway
+    std::uint64_t max_parameters = std::uint64_t{1} << 32;  // 4,294,967,296 (16 GiB as float32, 32 GiB as double)
+};
+
+/// Throws IoError "<where>: key '<field>' is N; the limit is L" or "<where>: the sizes describe a
+/// model of N parameters; the limit is L" when `config` is larger than `limits` allows.
+inline void check_gpt_config_limits(const nn::GptConfig& config, const std::string& where, const GptConfigLimits& limits = {}) {
+    const auto cap = [&](const char* key, std::size_t value, std::size_t limit) {
+        if (value > limit)
+            throw IoError(cat(where, ": key '", key, "' is ", value, "; the limit is ", limit, " (GptConfigLimits::max_", key, ")"));
+    };
+    cap("vocab_size", config.vocab_size, limits.max_vocab_size);
+    cap("n_positions", config.n_positions, limits.max_n_positions);
+    cap("n_embd", config.n_embd, limits.max_n_embd);
+    cap("n_layer", config.n_layer, limits.max_n_layer);
+    cap("n_head", config.n_head, limits.max_n_head);
+    const std::uint64_t parameters = config.parameter_count();  // exact: the caps above bound it by 2^47
+    if (parameters > limits.max_parameters)
+        throw IoError(cat(where, ": the sizes describe a model of ", parameters, " parameters; the limit is ",
+                          limits.max_parameters, " (GptConfigLimits::max_parameters)"));
+}
+
 /// The model hyper-parameters in a config.json object. `where` starts every error message
 /// (e.g. "load_gpt_config: /runs/a/config.json"). Unknown keys are ignored: Hugging Face files
 /// carry many (task_specific_params, summary_*) that do not change the network.
-inline nn::GptConfig gpt_config_from_json(const nlohmann::json& j, const std::string& where) {
+inline nn::GptConfig gpt_config_from_json(const nlohmann::json& j, const std::string& where, const GptConfigLimits& limits = {}) {
     if (!j.is_object()) throw IoError(cat(where, ": expected a JSON object, got ", j.type_name()));
 
     // Architecture switches: a different value would be a different network.
@@ -75,6 +107,9 @@ inline nn::GptConfig gpt_config_from_json(const nlohmann::json& j, const std::st
     config.n_embd = detail::config_size(j, "n_embd", where);
     config.n_layer = detail::config_size(j, "n_layer", where);
     config.n_head = detail::config_size(j, "n_head", where);
+    // Before anything else uses the sizes: a typo such as n_embd 76800000 would otherwise surface
+    // as an out-of-memory kill when the model is built.
+    check_gpt_config_limits(config, where, limits);
 
     // n_ctx is the old name of n_positions; n_inner = null means 4 * n_embd, the only MLP width we build.
     if (j.contains("n_ctx") && j.at("n_ctx") != config.n_positions)
@@ -97,19 +132,17 @@ inline nn::GptConfig gpt_config_from_json(const nlohmann::json& j, const std::st
     } catch (const ValueError& e) {
         throw IoError(cat(where, ": ", e.what()));
     }
-    // A typo such as n_embd 76800000 would otherwise surface as an out-of-memory kill when the
-    // model is built. 1e12 parameters is 4 TB of float32, past any machine cringe runs on.
-    const double C = static_cast<double>(config.n_embd);
-    const double parameters = (static_cast<double>(config.vocab_size) + static_cast<double>(config.n_positions) + 2) * C +
-                              static_cast<double>(config.n_layer) * (12 * C * C + 13 * C);
-    if (parameters > 1e12)
-        throw IoError(cat(where, ": the sizes describe a model of ", parameters, " parameters; expected at most 1e12"));
     return config;
 }
 
+/// The largest config.json load_gpt_config reads (checked before reading): Hugging Face configs are
+/// a few kilobytes; this leaves room for large label maps.
+inline constexpr std::uint64_t kMaxConfigJsonBytes = std::uint64_t{16} << 20;  // 16 MiB
+
 /// Reads a config.json; every error is an IoError naming the file and the key.
 inline nn::GptConfig load_gpt_config(const std::filesystem::path& config_json) {
-    return gpt_config_from_json(read_json_file(config_json, "load_gpt_config"), cat("load_gpt_config: ", config_json.string()));
+    const std::string where = cat("load_gpt_config: ", config_json.string());
+    return gpt_config_from_json(parse_json(read_file(config_json, "load_gpt_config", kMaxConfigJsonBytes), where), where);
 }
 
 /// Writes a Hugging Face GPT-2 config.json for `config`, atomically. `dtype` becomes torch_dtype;

@@ -199,13 +199,17 @@ inline SafetensorsHeader parse_safetensors_header(std::string_view head, std::ui
     return header;
 }
 
+/// Sections 1 and 2 of an open file: reads the 8-byte length, checks it against the file size and
+/// the 100 MB limit, then reads exactly those N bytes and checks every tensor's range against the
+/// file size (which must equal 8 + N + what the tensors cover). Reads nothing of the buffer.
+inline SafetensorsHeader read_safetensors_header_from(const RegularFileReader& file, const std::string& where) {
+    const std::uint64_t n = safetensors_header_length(file.read_up_to(0, 8), file.size(), where);
+    return parse_safetensors_header(file.read_exactly(0, 8 + n), file.size(), where);
+}
+
 /// Reads only the first 8 + N bytes of the file, however large its buffer is.
 inline SafetensorsHeader read_safetensors_header_only(const std::filesystem::path& path, std::string_view who) {
-    const std::string where = cat(who, ": ", path.string());
-    const FileHead length_field = read_file_head(path, 8, who);
-    const std::uint64_t n = safetensors_header_length(length_field.bytes, length_field.file_size, where);
-    const FileHead head = read_file_head(path, static_cast<std::size_t>(8 + n), who);
-    return parse_safetensors_header(head.bytes, head.file_size, where);
+    return read_safetensors_header_from(RegularFileReader(path, who), cat(who, ": ", path.string()));
 }
 
 /// Stored -> T for `count` elements at `src`, refusing non-finite values unless allowed and
@@ -257,13 +261,16 @@ template <class T>
 std::map<std::string, Tensor<T>> load_safetensors(const std::filesystem::path& path, bool allow_non_finite = false) {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "load_safetensors<T>: T is float or double");
     const std::string where = cat("load_safetensors: ", path.string());
-    const std::string bytes = read_file(path, "load_safetensors");
-    const detail::SafetensorsHeader header = detail::parse_safetensors_header(bytes, bytes.size(), where);
+    // The header first (a regular file, a sane length, ranges that tile exactly the rest of the
+    // file); only then the buffer, whose size the header has just accounted for byte by byte.
+    const RegularFileReader file(path, "load_safetensors");
+    const detail::SafetensorsHeader header = detail::read_safetensors_header_from(file, where);
+    const std::string buffer = file.read_exactly(header.buffer_start(), file.size() - header.buffer_start());
 
     std::map<std::string, Tensor<T>> tensors;
     for (const TensorInfo& info : header.tensors) {
         Tensor<T> t(typename Tensor<T>::shape_type(info.shape.begin(), info.shape.end()));
-        const char* src = bytes.data() + header.buffer_start() + info.begin;
+        const char* src = buffer.data() + info.begin;
         if (info.dtype == DType::F32)
             detail::decode_elements<float>(src, t.data(), t.size(), info, allow_non_finite, where);
         else

@@ -8,6 +8,11 @@
 // without copying a transpose.
 // Backward of C = A B:   dA += G B^T,   dB += A^T G   (summed over batches when b is shared)
 // Backward of C = A B^T: dA += G B,     dB += G^T A
+//
+// Zero sizes are ordinary cases, not errors: with K = 0 the product is an empty sum, so C is all
+// zeros and A [M,0], B [0,N] get (empty) zero gradients; with M, N or a batch dimension 0, C is
+// empty and every gradient is zero. The plan therefore takes M and the batch count from the
+// dimensions themselves, never by dividing an element count by a dimension that may be 0.
 #pragma once
 
 #include "../tape.hpp"
@@ -40,14 +45,20 @@ MatmulPlan plan_matmul(const SA& a, const SB& b, bool b_transposed) {
     plan.K = K;
     plan.N = N;
     plan.b_shared = b.size() == 2;
+    // Product of a's dimensions [first, last): no division, so 0-sized dimensions are fine.
+    const auto product = [&](std::size_t first, std::size_t last) {
+        std::size_t p = 1;
+        for (std::size_t i = first; i < last; ++i) p *= a[i];
+        return p;
+    };
     if (plan.b_shared) {
         plan.batches = 1;
-        plan.M = numel(a) / K;  // leading dims of a flattened into rows
+        plan.M = product(0, a.size() - 1);  // leading dims of a flattened into rows
     } else {
         if (a.size() != b.size() || !std::equal(a.begin(), a.end() - 2, b.begin()))
             throw fail("batch dimensions differ; expected equal leading dimensions, or b of rank 2");
         plan.M = a[a.size() - 2];
-        plan.batches = numel(a) / (plan.M * K);
+        plan.batches = product(0, a.size() - 2);
     }
     plan.out_shape = to_shape(a);
     plan.out_shape.back() = N;
@@ -64,7 +75,10 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
     const Eigen::Index m = static_cast<Eigen::Index>(M), k = static_cast<Eigen::Index>(K),
                        n = static_cast<Eigen::Index>(N);
     Tensor<T> out = Tensor<T>::from_shape(out_shape);
-    for (std::size_t p = 0; p < batches; ++p) {
+    // K = 0: an empty sum is 0 (and skip Eigen, so no pointer arithmetic on empty buffers).
+    const bool empty_product = batches == 0 || M == 0 || K == 0 || N == 0;
+    if (empty_product) out.fill(T(0));
+    for (std::size_t p = 0; p < (empty_product ? 0 : batches); ++p) {
         ConstMatrixMap<T> A(a.value().data() + p * M * K, m, k);
         const T* bp = b.value().data() + (b_shared ? 0 : p * K * N);
         MatrixMap<T> C(out.data() + p * M * N, m, n);
@@ -72,6 +86,8 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         else C.noalias() = A * ConstMatrixMap<T>(bp, k, n);
     }
     return a.tape().record("matmul", std::move(out), {a, b}, [plan, b_transposed](Tape<T>& tape, const Node<T>& node) {
+        // Any zero size: every gradient entry is an empty sum, i.e. 0, which is what adjoints start at.
+        if (plan.batches == 0 || plan.M == 0 || plan.K == 0 || plan.N == 0) return;
         const Eigen::Index m = static_cast<Eigen::Index>(plan.M), k = static_cast<Eigen::Index>(plan.K),
                            n = static_cast<Eigen::Index>(plan.N);
         const std::size_t ia = node.inputs[0], ib = node.inputs[1];
