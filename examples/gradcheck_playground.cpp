@@ -4,14 +4,16 @@
 // references of cringe::gradcheck: central finite differences and the exact forward-mode derivative
 // (dual numbers). Part 2 shows the options for a function with a kink (relu). Part 3 builds a
 // softmax whose backward has a realistic one-word bug, shows that checking the gradient of
-// sum(outputs) cannot see it, and that gradcheck's random cotangent does.
+// sum(outputs) cannot see it, and that gradcheck's random cotangent does. Part 4 builds a scale op
+// whose backward ASSIGNS into its input's adjoint instead of adding: both references agree with it,
+// and only the accumulation property catches it.
 // Background: docs/gradcheck.md.
 //
 // Build and run (from the repository root):
 //   g++ -std=c++20 -Iinclude -isystem /usr/include/eigen3 examples/gradcheck_playground.cpp -o /tmp/gradcheck_playground
 //   /tmp/gradcheck_playground
 // or through CMake: the target `gradcheck_playground`. Exit status 0 when every check came out as
-// expected (part 1 and 2 pass, part 3's broken op fails).
+// expected (part 1 and 2 pass, the broken ops of parts 3 and 4 fail).
 #include <cringe/check/gradcheck.hpp>  // cringe::gradcheck, GradcheckOptions, GradcheckReport
 #include <cringe/ops/ops.hpp>
 
@@ -40,6 +42,22 @@ Tensor<double> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t s
     Tensor<double> t = zeros<double>({rows, cols});
     for (double& v : t) v = rng.normal();
     return t;
+}
+
+// ---- Part 4: y = 2x with a backward that assigns (=) where it must add (+=) --------------------------
+// Leaf gradients accumulate across backward calls, and an input used twice receives two
+// contributions: `=` throws away whatever the adjoint held. As the only writer after zero_grad it
+// gives the right numbers, so both references agree with it.
+template <class T>
+Var<T> double_it_with_a_bug(const Var<T>& x) {
+    Tensor<T> y = x.value();
+    for (auto& v : y) v = T(2) * v;
+    return x.tape().record("double_it_with_a_bug", std::move(y), {x}, [](Tape<T>& tape, const Node<T>& node) {
+        const std::size_t in = node.inputs[0];
+        if (!tape.wants_grad(in)) return;
+        T* dx = tape.adjoint(in).data();
+        for (std::size_t i = 0; i < node.adjoint.size(); ++i) dx[i] = T(2) * node.adjoint.data()[i];  // bug: =
+    }, Where::current());
 }
 
 // ---- Part 3: a softmax over the last axis with a bug in its backward --------------------------
@@ -134,6 +152,17 @@ int main() {
     as_expected = as_expected && !broken.passed;
 
     // Fix the bug (dot += g[j] * y[j]) and this line turns into "gradcheck passed".
+
+    // ---- Part 4 ----------------------------------------------------------------------------------
+    std::cout << "\n== part 4: a backward that assigns (=) instead of adding (+=)\n";
+    GradcheckOptions references_only;
+    references_only.check_accumulation = false;
+    const auto assign = [](auto&, const auto& x) { return double_it_with_a_bug(x[0]); };
+    const GradcheckReport blind = gradcheck(assign, {random_matrix(2, 3, 5)}, references_only);
+    std::cout << "references only: " << blind.message() << "\n";
+    const GradcheckReport caught = gradcheck(assign, {random_matrix(2, 3, 5)});
+    std::cout << "with the accumulation property: " << caught.message() << "\n";
+    as_expected = as_expected && blind.passed && !caught.passed && !caught.gradients_accumulate;
     std::cout << (as_expected ? "\nevery result as expected\n" : "\nUNEXPECTED result above\n");
     return as_expected ? 0 : 1;
 }

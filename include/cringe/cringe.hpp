@@ -12,6 +12,7 @@
 // 3. checking and inspection
 #include "check/dual.hpp"
 #include "check/gradcheck.hpp"
+#include "check/second_order.hpp"
 #include "check/graph.hpp"
 // 4. losses and the model
 #include "loss/losses.hpp"

@@ -22,6 +22,15 @@ namespace cringe {
 
 /// A dual number val + der * eps (eps^2 = 0): arithmetic on it carries an exact directional derivative.
 template <class R>
+struct Dual;
+
+/// True when every component is exactly 0 (a nested dual may have a zero value but not a zero
+/// derivative, and must not be treated as a zero tangent then).
+template <class T> requires std::is_arithmetic_v<T>
+constexpr bool is_exact_zero(const T& x) { return x == T(0); }
+template <class R> constexpr bool is_exact_zero(const Dual<R>& x) { return is_exact_zero(x.val) && is_exact_zero(x.der); }
+
+template <class R>
 struct Dual {
     /// The value.
     R val{};  // the value
@@ -35,19 +44,28 @@ struct Dual {
     constexpr Dual(A v) : val(static_cast<R>(v)) {}  // NOLINT: implicit, like a real number
     /// The value v with derivative d.
     constexpr Dual(R v, R d) : val(v), der(d) {}
+    /// Nesting (Dual<Dual<double>>, second derivatives): the inner dual is a constant here.
+    template <class Inner>
+        requires std::is_same_v<Inner, R> && (!std::is_arithmetic_v<R>)
+    constexpr Dual(const Inner& v) : val(v) {}  // NOLINT: implicit
 
     /// Adds value and derivative.
     Dual& operator+=(const Dual& o) { val += o.val; der += o.der; return *this; }
     /// Subtracts value and derivative.
     Dual& operator-=(const Dual& o) { val -= o.val; der -= o.der; return *this; }
-    Dual& operator*=(const Dual& o) { der = der * o.val + val * o.der; val *= o.val; return *this; }
+    Dual& operator*=(const Dual& o) { der = chain(o.val, der) + chain(val, o.der); val *= o.val; return *this; }
     Dual& operator/=(const Dual& o) {
-        der = (der * o.val - val * o.der) / (o.val * o.val);
+        der = (chain(o.val, der) - chain(val, o.der)) / (o.val * o.val);
         val /= o.val;
         return *this;
     }
     /// The value, dropping the derivative.
     explicit operator R() const { return val; }
+
+    /// f'(v) * d, but exactly 0 when the tangent d is 0: a quantity that does not depend on the
+    /// direction has derivative 0 even where f' is infinite (exp(800) = inf must not turn an
+    /// unrelated output's derivative into inf * 0 = NaN).
+    static R chain(const R& fprime, const R& d) { return is_exact_zero(d) ? R(0) : fprime * d; }
 };
 
 /// Sum: values and derivatives add.
@@ -87,37 +105,112 @@ bool operator==(const Dual<R>& a, A b) { return a.val == b; }
 template <class R, class A> requires std::is_arithmetic_v<A>
 auto operator<=>(const Dual<R>& a, A b) { return a.val <=> static_cast<R>(b); }
 
-// The chain rule, one line per function: f(v + d eps) = f(v) + f'(v) d eps.
-template <class R> Dual<R> exp(const Dual<R>& a) { const R e = std::exp(a.val); return {e, e * a.der}; }
-template <class R> Dual<R> log(const Dual<R>& a) { return {std::log(a.val), a.der / a.val}; }
-template <class R> Dual<R> log1p(const Dual<R>& a) { return {std::log1p(a.val), a.der / (R(1) + a.val)}; }
-template <class R> Dual<R> expm1(const Dual<R>& a) { return {std::expm1(a.val), std::exp(a.val) * a.der}; }
-template <class R> Dual<R> sqrt(const Dual<R>& a) { const R s = std::sqrt(a.val); return {s, a.der / (R(2) * s)}; }
-template <class R> Dual<R> tanh(const Dual<R>& a) { const R t = std::tanh(a.val); return {t, (R(1) - t * t) * a.der}; }
+/// The real value of any scalar cringe handles (double, float, Dual, Dual<Dual<double>>).
+template <class T> T value_of(const T& x) requires std::is_arithmetic_v<T> { return x; }
+template <class R> auto value_of(const Dual<R>& x) { return value_of(x.val); }
+
+/// Finite check usable on every scalar type of the library (every component of a Dual).
+template <class T> bool is_finite(const T& x) requires std::is_arithmetic_v<T> { return std::isfinite(x); }
+template <class R> bool is_finite(const Dual<R>& x) { return is_finite(x.val) && is_finite(x.der); }
+
+// The chain rule, one line per function: f(v + d eps) = f(v) + f'(v) d eps. Every call inside is
+// unqualified after `using std::f`, so that R may itself be a Dual (nested duals, second order).
+// To add a function g with derivative g':  template <class R> Dual<R> g(const Dual<R>& a) {
+//     using std::g; return {g(a.val), Dual<R>::chain(g'(a.val), a.der)}; }
+// and a line in tests/core/test_dual.cpp that compares it with a finite difference.
+#define CRINGE_DUAL_UNARY(NAME, DERIVATIVE)                                                     \
+    template <class R> Dual<R> NAME(const Dual<R>& a) {                                         \
+        using std::exp, std::log, std::log1p, std::expm1, std::sqrt, std::tanh, std::sin,       \
+            std::cos, std::tan, std::asin, std::acos, std::atan, std::sinh, std::cosh,          \
+            std::asinh, std::erf, std::erfc, std::exp2, std::log2, std::log10, std::cbrt;       \
+        const R& x = a.val;                                                                     \
+        return {NAME(x), Dual<R>::chain(DERIVATIVE, a.der)};                                     \
+    }
+CRINGE_DUAL_UNARY(exp, exp(x))
+CRINGE_DUAL_UNARY(log, R(1) / x)
+CRINGE_DUAL_UNARY(log1p, R(1) / (R(1) + x))
+CRINGE_DUAL_UNARY(expm1, exp(x))
+CRINGE_DUAL_UNARY(sqrt, R(1) / (R(2) * sqrt(x)))
+CRINGE_DUAL_UNARY(tanh, R(1) - tanh(x) * tanh(x))
+CRINGE_DUAL_UNARY(sin, cos(x))
+CRINGE_DUAL_UNARY(cos, -sin(x))
+CRINGE_DUAL_UNARY(tan, R(1) + tan(x) * tan(x))
+CRINGE_DUAL_UNARY(asin, R(1) / sqrt(R(1) - x * x))
+CRINGE_DUAL_UNARY(acos, R(-1) / sqrt(R(1) - x * x))
+CRINGE_DUAL_UNARY(atan, R(1) / (R(1) + x * x))
+CRINGE_DUAL_UNARY(sinh, cosh(x))
+CRINGE_DUAL_UNARY(cosh, sinh(x))
+CRINGE_DUAL_UNARY(asinh, R(1) / sqrt(x * x + R(1)))
+CRINGE_DUAL_UNARY(erf, R(1.1283791670955126) * exp(-x * x))    // 2/sqrt(pi) e^(-x^2)
+CRINGE_DUAL_UNARY(erfc, R(-1.1283791670955126) * exp(-x * x))
+CRINGE_DUAL_UNARY(exp2, R(0.69314718055994531) * exp2(x))
+CRINGE_DUAL_UNARY(log2, R(1) / (R(0.69314718055994531) * x))
+CRINGE_DUAL_UNARY(log10, R(1) / (R(2.3025850929940457) * x))
+CRINGE_DUAL_UNARY(cbrt, R(1) / (R(3) * cbrt(x) * cbrt(x)))
+#undef CRINGE_DUAL_UNARY
+
+// Piecewise constant: derivative 0 (a kink at every jump, where no derivative exists).
+template <class R> Dual<R> floor(const Dual<R>& a) { using std::floor; return Dual<R>(floor(a.val)); }
+template <class R> Dual<R> ceil(const Dual<R>& a) { using std::ceil; return Dual<R>(ceil(a.val)); }
+template <class R> Dual<R> round(const Dual<R>& a) { using std::round; return Dual<R>(round(a.val)); }
+template <class R> Dual<R> trunc(const Dual<R>& a) { using std::trunc; return Dual<R>(trunc(a.val)); }
+
+/// |a|: derivative sign(a); at a = 0 the derivative of +a is taken (kink: 0 is in the subgradient
+/// [-1, 1], PyTorch uses 0 there; a gradcheck with kinks = {0} avoids the point).
 template <class R> Dual<R> abs(const Dual<R>& a) { return a.val < R(0) ? -a : a; }
-template <class R> Dual<R> pow(const Dual<R>& a, R p) {
-    return {std::pow(a.val, p), p * std::pow(a.val, p - R(1)) * a.der};
-}
+template <class R> Dual<R> fabs(const Dual<R>& a) { return abs(a); }
+
 template <class R> Dual<R> pow(const Dual<R>& a, const Dual<R>& b) {
-    // d(a^b) = b a^(b-1) da + a^b log(a) db; the second term only when b varies (avoids log(0)).
-    const R v = std::pow(a.val, b.val);
-    R d = b.val * std::pow(a.val, b.val - R(1)) * a.der;
-    if (b.der != R(0)) d += v * std::log(a.val) * b.der;
+    // d(a^b) = b a^(b-1) da + a^b log(a) db; each term only when its tangent is nonzero (no log(0),
+    // and a^0 = 1 is constant: no 0 * 0^-1 = 0 * inf at a = 0).
+    using std::log;
+    using std::pow;
+    const R v = pow(a.val, b.val);
+    R d = is_exact_zero(b.val) ? R(0) : Dual<R>::chain(b.val * pow(a.val, b.val - R(1)), a.der);
+    if (!is_exact_zero(b.der)) d += v * log(a.val) * b.der;
     return {v, d};
 }
+template <class R> Dual<R> pow(const Dual<R>& a, const R& p) { return pow(a, Dual<R>(p)); }
+template <class R, class A> requires std::is_arithmetic_v<A> && (!std::is_same_v<A, R>)
+Dual<R> pow(const Dual<R>& a, A p) { return pow(a, Dual<R>(p)); }
+template <class R, class A> requires std::is_arithmetic_v<A>
+Dual<R> pow(A a, const Dual<R>& b) { return pow(Dual<R>(a), b); }
+
+/// sqrt(a^2 + b^2) without overflow; derivative (a da + b db) / hypot (0 at the origin, a kink).
+template <class R> Dual<R> hypot(const Dual<R>& a, const Dual<R>& b) {
+    using std::hypot;
+    const R h = hypot(a.val, b.val);
+    if (h == R(0)) return Dual<R>(h);
+    return {h, Dual<R>::chain(a.val / h, a.der) + Dual<R>::chain(b.val / h, b.der)};
+}
+/// atan2(a, b): the angle of (b, a); derivative (b da - a db) / (a^2 + b^2).
+template <class R> Dual<R> atan2(const Dual<R>& a, const Dual<R>& b) {
+    using std::atan2;
+    const R r2 = a.val * a.val + b.val * b.val;
+    return {atan2(a.val, b.val), Dual<R>::chain(b.val / r2, a.der) - Dual<R>::chain(a.val / r2, b.der)};
+}
+
+// max/min pick one argument, derivative included (kink where they are equal: the first wins).
 template <class R> Dual<R> max(const Dual<R>& a, const Dual<R>& b) { return a.val >= b.val ? a : b; }
 template <class R> Dual<R> min(const Dual<R>& a, const Dual<R>& b) { return a.val <= b.val ? a : b; }
-template <class R> bool isfinite(const Dual<R>& a) { return std::isfinite(a.val) && std::isfinite(a.der); }
-template <class R> bool isnan(const Dual<R>& a) { return std::isnan(a.val) || std::isnan(a.der); }
-template <class R> bool isinf(const Dual<R>& a) { return std::isinf(a.val) || std::isinf(a.der); }
+template <class R> Dual<R> fmax(const Dual<R>& a, const Dual<R>& b) { return max(a, b); }
+template <class R> Dual<R> fmin(const Dual<R>& a, const Dual<R>& b) { return min(a, b); }
+template <class R, class A> requires std::is_arithmetic_v<A>
+Dual<R> max(const Dual<R>& a, A b) { return max(a, Dual<R>(b)); }
+template <class R, class A> requires std::is_arithmetic_v<A>
+Dual<R> max(A a, const Dual<R>& b) { return max(Dual<R>(a), b); }
+template <class R, class A> requires std::is_arithmetic_v<A>
+Dual<R> min(const Dual<R>& a, A b) { return min(a, Dual<R>(b)); }
+template <class R, class A> requires std::is_arithmetic_v<A>
+Dual<R> min(A a, const Dual<R>& b) { return min(Dual<R>(a), b); }
+
+template <class R> bool isfinite(const Dual<R>& a) { return is_finite(a); }
+template <class R> bool isnan(const Dual<R>& a) { using std::isnan; return isnan(a.val) || isnan(a.der); }
+template <class R> bool isinf(const Dual<R>& a) { using std::isinf; return isinf(a.val) || isinf(a.der); }
 
 /// Prints "value+derivative e".
 template <class R>
 std::ostream& operator<<(std::ostream& os, const Dual<R>& a) { return os << a.val << "+" << a.der << "e"; }
-
-/// The real value of any scalar cringe handles (double, float, Dual).
-template <class T> T value_of(const T& x) requires std::is_arithmetic_v<T> { return x; }
-template <class R> R value_of(const Dual<R>& x) { return x.val; }
 
 /// A stop-gradient on a scalar: the value, with no derivative. For plain numbers the identity.
 /// Fused kernels use it where an option detaches a quantity (CRINGE's detach_positive, pairwise
@@ -132,15 +225,9 @@ template <class T> inline constexpr bool is_dual_v = false;
 /// True for Dual.
 template <class R> inline constexpr bool is_dual_v<Dual<R>> = true;
 
-/// Finite check usable on every scalar type of the library.
-template <class T> bool is_finite(const T& x) {
-    if constexpr (is_dual_v<T>) return isfinite(x);
-    else return std::isfinite(x);
-}
-
 }  // namespace cringe
 
-// Eigen needs to know a few facts about the scalar (see guides/stack.md: without this, products
+// Eigen needs to know a few facts about the scalar (without this, products
 // compile but precision-based functions silently misbehave).
 namespace Eigen {
 template <class R>

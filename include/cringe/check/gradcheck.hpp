@@ -9,8 +9,21 @@
 // the gradient of sum(outputs), i.e. u = ones, hides every error that vanishes when g is constant:
 // e.g. a softmax backward computing y (g - sum(y)) instead of y (g - sum(g y)) is exact for g = 1,
 // because softmax rows sum to 1, and wrong for every other g.)
-// Also checked: gradient shapes equal input shapes, backward twice gives bitwise-equal gradients,
-// and a zero cotangent gives exactly zero gradients.
+// The finite difference is taken per output element before the cotangent contracts it:
+// sum_k u_k (y+_k - y-_k) / 2h, not (<u, y+> - <u, y->) / 2h. Outputs that do not move (a
+// masked_fill with -1e9) then contribute exactly 0, instead of cancelling catastrophically inside
+// two large dot products (which made a correct masked_fill fail with an error of 0.26).
+//
+// Also checked (docs/gradcheck.md lists what each property catches, with a failing example):
+//  - gradient shapes equal input shapes;
+//  - backward twice gives bitwise-equal gradients;
+//  - a zero cotangent gives exactly zero gradients;
+//  - gradients ACCUMULATE into the leaves: every leaf adjoint is pre-loaded with H = 2^1000 and one
+//    more backward runs. += leaves H unchanged (every contribution is far below H's rounding step),
+//    while a backward that assigns (=) instead of adding replaces H. A plain comparison with the
+//    references cannot see this bug when that op is the first writer of the buffer.
+// And the report says when a pass proved nothing (all gradients exactly 0, every element at a kink)
+// and when a reference, not the gradient, is to blame (it is not finite at that element).
 //
 // `f` must be generic in the scalar type: it is called as f(Tape<S>&, const std::vector<Var<S>>&)
 // with S = double (reverse mode and differences) and S = Dual<double> (the exact check), e.g.
@@ -21,6 +34,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -62,6 +76,19 @@ struct GradcheckOptions {
     std::size_t max_elements_per_input = 0;  // 0: every element; else a random sample of this many
     std::vector<double> kinks;        // points where the function is not differentiable (relu: {0})
     double kink_margin = 1e-3;        // inputs closer than this to a kink are moved away first
+    bool check_accumulation = true;   // the H = 2^1000 pre-loaded leaf test (see the top of the file)
+    std::size_t max_reported_failures = 5;  // how many of the worst failing elements the report lists
+};
+
+/// One element whose analytic gradient disagreed with a reference.
+struct GradcheckFailure {
+    std::size_t input = 0;            // which input
+    std::size_t element = 0;          // flat (row-major) offset in it
+    std::vector<std::size_t> index;   // the same as a multi-index
+    std::string reference;            // "finite differences" or "exact (dual numbers)"
+    double analytic = 0.0, reference_value = 0.0;
+    double abs_error = 0.0;
+    double ratio = 0.0;               // abs_error / tolerance (> 1 fails; inf for a non-finite gradient)
 };
 
 /// @var GradcheckReport::passed
@@ -101,6 +128,7 @@ struct GradcheckReport {
     bool shapes_match = true;
     bool backward_deterministic = true;   // two backward passes gave bitwise-equal gradients
     bool zero_cotangent_gives_zero = true;
+    bool gradients_accumulate = true;     // every backward adds (+=) into leaf adjoints, none assigns
     double max_abs_error = 0.0;           // over every checked element and reference
     double max_rel_error = 0.0;
     // The worst element (largest error relative to its tolerance):
@@ -108,19 +136,34 @@ struct GradcheckReport {
     std::size_t worst_input = 0, worst_element = 0;
     double worst_analytic = 0.0, worst_reference_value = 0.0;
     std::size_t elements_checked = 0;
+    std::size_t elements_failed = 0;      // elements where some reference disagreed
+    std::vector<GradcheckFailure> worst_failures;  // the worst few, worst first
+    std::size_t reference_not_finite = 0; // comparisons skipped because the reference was inf/NaN
+    bool vacuous = false;                 // passed, but the comparisons could not have failed
     std::vector<std::string> problems;    // human-readable list of what failed
+    std::vector<std::string> warnings;    // what the check could not see (never makes it fail)
 
     explicit operator bool() const { return passed; }
 
+    /// One fact per line (test runners wrap long lines, even inside numbers).
     std::string message() const {
         std::ostringstream os;
         os.precision(17);
-        os << (passed ? "gradcheck passed" : "gradcheck FAILED") << ": " << elements_checked
-           << " elements, max abs error " << max_abs_error << ", max rel error " << max_rel_error;
+        os << (passed ? (vacuous ? "gradcheck passed VACUOUSLY (see the warnings)" : "gradcheck passed")
+                      : "gradcheck FAILED")
+           << "\n  elements checked: " << elements_checked << "\n  elements failed: " << elements_failed
+           << "\n  max abs error: " << max_abs_error << "\n  max rel error: " << max_rel_error;
         if (!worst_reference.empty())
-            os << "; worst: input " << worst_input << " element " << worst_element << " analytic "
-               << worst_analytic << " vs " << worst_reference << " " << worst_reference_value;
+            os << "\n  worst: input " << worst_input << " element " << worst_element << "\n    analytic: "
+               << worst_analytic << "\n    " << worst_reference << ": " << worst_reference_value;
+        for (const auto& f : worst_failures) {
+            os << "\n  failed: input " << f.input << " index [";
+            for (std::size_t k = 0; k < f.index.size(); ++k) os << (k ? "," : "") << f.index[k];
+            os << "] (element " << f.element << ")\n    analytic: " << f.analytic << "\n    " << f.reference
+               << ": " << f.reference_value << "\n    error: " << f.abs_error;
+        }
         for (const auto& p : problems) os << "\n  - " << p;
+        for (const auto& w : warnings) os << "\n  warning: " << w;
         return os.str();
     }
 };
@@ -143,6 +186,45 @@ double dot(const Tensor<double>& u, const Tensor<T>& y) {
     return s;
 }
 
+/// sum_k u_k (up_k - down_k): the difference is taken per element, and outputs that did not move
+/// (equal, including the same infinity) contribute exactly 0.
+inline double contracted_difference(const Tensor<double>& u, const Tensor<double>& up, const Tensor<double>& down) {
+    double s = 0.0;
+    for (std::size_t k = 0; k < u.size(); ++k) {
+        const double a = up.data()[k], b = down.data()[k];
+        if (a != b) s += u.data()[k] * (a - b);
+    }
+    return s;
+}
+
+/// The multi-index of flat offset j in a row-major tensor of this shape.
+template <class S>
+std::vector<std::size_t> unravel(std::size_t j, const S& shape) {
+    std::vector<std::size_t> index(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+        index[d] = shape[d] ? j % shape[d] : 0;
+        j = shape[d] ? j / shape[d] : 0;
+    }
+    return index;
+}
+
+template <class S>
+std::string index_str(std::size_t j, const S& shape) {
+    std::string out = "[";
+    const auto index = unravel(j, shape);
+    for (std::size_t k = 0; k < index.size(); ++k) out += (k ? "," : "") + std::to_string(index[k]);
+    return out + "]";
+}
+
+/// Why a dual-number forward gave a non-finite reference: its first output element that is not
+/// finite in value or derivative, e.g. "output [0,0] is -inf + nan eps".
+inline std::string first_non_finite_output(const Tensor<Dual<double>>& y) {
+    for (std::size_t k = 0; k < y.size(); ++k)
+        if (!is_finite(y.data()[k]))
+            return cat("output ", index_str(k, y.shape()), " is ", y.data()[k].val, " + ", y.data()[k].der, " eps");
+    return "outputs finite, their sum with the cotangent is not";
+}
+
 }  // namespace detail
 
 /// Checks the gradients of `f` (Vars in, scalar Var out) at `inputs` against finite differences and dual numbers.
@@ -152,10 +234,22 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
     Rng rng(options.seed);
 
     // Keep inputs away from declared kinks, where neither reference is meaningful.
-    for (auto& x : inputs)
-        for (auto& v : x)
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        std::size_t moved = 0;
+        for (auto& v : inputs[i]) {
+            bool near = false;
             for (double k : options.kinks)
-                if (std::abs(v - k) < options.kink_margin) v = k + (v < k ? -2 : 2) * options.kink_margin;
+                if (std::abs(v - k) < options.kink_margin) {
+                    v = k + (v < k ? -2 : 2) * options.kink_margin;
+                    near = true;
+                }
+            moved += near;
+        }
+        if (moved > 0 && moved == inputs[i].size()) {
+            report.warnings.push_back(cat("every element of input ", i, " was within kink_margin of a kink"));
+            report.warnings.push_back("and was moved 2 * kink_margin away: the given values were not checked");
+        }
+    }
 
     // Reverse mode with a random cotangent u.
     Tape<double> tape;
@@ -183,6 +277,23 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
             report.backward_deterministic = false;
             report.problems.push_back(cat("a second backward gave different bits for input ", i));
         }
+    // Accumulation: pre-load every leaf adjoint with H; a backward that adds leaves it at H.
+    if (options.check_accumulation && report.shapes_match) {
+        const double H = std::ldexp(1.0, 1000);
+        for (const auto& x : xs) tape.adjoint(x.index()).fill(H);
+        tape.backward(y, u, {.retain_graph = true});
+        for (std::size_t i = 0; i < xs.size(); ++i) {
+            const Tensor<double>& g = xs[i].grad();
+            for (std::size_t j = 0; j < g.size(); ++j)
+                if (!(std::abs(g.data()[j] - H) <= H / 2)) {  // NaN-safe: a NaN also counts
+                    report.gradients_accumulate = false;
+                    report.problems.push_back(cat("input ", i, " ", detail::index_str(j, g.shape()),
+                                                  ": adjoint pre-set to 2^1000 held ", g.data()[j], " after backward"));
+                    report.problems.push_back("so a backward assigns (=) into an adjoint instead of adding (+=)");
+                    break;
+                }
+        }
+    }
     // A zero cotangent must give exactly zero.
     tape.zero_grad();
     tape.backward(y, zeros<double>(to_shape(u.shape())));
@@ -197,21 +308,40 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
     }
 
     double worst_ratio = -1.0;
-    auto compare = [&](const char* reference, std::size_t i, std::size_t j, double a, double r, double atol, double rtol) {
+    bool any_nonzero = false;            // some analytic gradient or reference is not exactly 0
+    std::size_t exact_not_finite = 0, fd_not_finite = 0, unchecked = 0;
+    std::string first_exact_reason, first_fd_reason;
+    std::vector<GradcheckFailure> failures;
+    // Compares one element with one reference; returns true when it could be compared.
+    auto compare = [&](const char* reference, std::size_t i, std::size_t j, double a, double r, double atol,
+                       double rtol, bool& element_failed) {
+        if (!std::isfinite(r)) {  // the reference is to blame, not the gradient: not a failure
+            ++report.reference_not_finite;
+            return false;
+        }
+        any_nonzero = any_nonzero || a != 0.0 || r != 0.0;
         const double abs_err = std::abs(a - r);
         const double rel_err = abs_err / std::max(std::abs(r), std::numeric_limits<double>::min());
-        const double ratio = abs_err / (atol + rtol * std::abs(r));
-        report.max_abs_error = std::max(report.max_abs_error, abs_err);
+        double ratio = abs_err / (atol + rtol * std::abs(r));
+        if (std::isnan(ratio)) ratio = std::numeric_limits<double>::infinity();  // a NaN gradient
+        if (std::isfinite(abs_err)) report.max_abs_error = std::max(report.max_abs_error, abs_err);
+        else report.max_abs_error = std::numeric_limits<double>::infinity();
         if (std::abs(r) > atol) report.max_rel_error = std::max(report.max_rel_error, rel_err);
-        if (!(ratio <= 1.0)) report.passed = false;  // also catches NaN
-        if (!(ratio <= worst_ratio)) {
-            worst_ratio = std::isnan(ratio) ? std::numeric_limits<double>::infinity() : ratio;
+        if (ratio > 1.0) {
+            report.passed = false;
+            if (!element_failed) ++report.elements_failed;
+            element_failed = true;
+            failures.push_back({i, j, detail::unravel(j, inputs[i].shape()), reference, a, r, abs_err, ratio});
+        }
+        if (ratio > worst_ratio) {
+            worst_ratio = ratio;
             report.worst_reference = reference;
             report.worst_input = i;
             report.worst_element = j;
             report.worst_analytic = a;
             report.worst_reference_value = r;
         }
+        return true;
     };
 
     std::vector<Tensor<Dual<double>>> dual_inputs;
@@ -228,15 +358,21 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
         for (std::size_t j : elements) {
             ++report.elements_checked;
             const double a = analytic[i].data()[j];
+            bool element_failed = false, compared = false;
             if (options.finite_differences) {
                 std::vector<Tensor<double>> probe = inputs;
                 const double x0 = inputs[i].data()[j];
                 const double h = std::cbrt(std::numeric_limits<double>::epsilon()) * std::max(1.0, std::abs(x0));
                 probe[i].data()[j] = x0 + h;
-                const double up = detail::dot(u, detail::run_forward<double>(f, probe));
+                const Tensor<double> up = detail::run_forward<double>(f, probe);
                 probe[i].data()[j] = x0 - h;
-                const double down = detail::dot(u, detail::run_forward<double>(f, probe));
-                compare("finite differences", i, j, a, (up - down) / (2 * h), options.fd_atol, options.fd_rtol);
+                const Tensor<double> down = detail::run_forward<double>(f, probe);
+                const double r = detail::contracted_difference(u, up, down) / (2 * h);
+                if (compare("finite differences", i, j, a, r, options.fd_atol, options.fd_rtol, element_failed))
+                    compared = true;
+                else if (fd_not_finite++ == 0)
+                    first_fd_reason = cat("at input ", i, " ", detail::index_str(j, inputs[i].shape()),
+                                          ": f(x +- h) gives ", r);
             }
             if (options.exact) {
                 dual_inputs[i].data()[j].der = 1.0;
@@ -244,12 +380,54 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
                 dual_inputs[i].data()[j].der = 0.0;
                 double r = 0.0;
                 for (std::size_t k = 0; k < u.size(); ++k) r += u.data()[k] * yd.data()[k].der;
-                compare("exact (dual numbers)", i, j, a, r, options.exact_atol, options.exact_rtol);
+                if (compare("exact (dual numbers)", i, j, a, r, options.exact_atol, options.exact_rtol, element_failed))
+                    compared = true;
+                else if (exact_not_finite++ == 0)
+                    first_exact_reason = cat("at input ", i, " ", detail::index_str(j, inputs[i].shape()),
+                                             ": dual forward ", detail::first_non_finite_output(yd));
+            }
+            if (!compared) ++unchecked;
+            if (!std::isfinite(a) && !element_failed) {  // a non-finite gradient no reference could test
+                report.passed = false;
+                ++report.elements_failed;
+                failures.push_back({i, j, detail::unravel(j, inputs[i].shape()), "no finite reference", a,
+                                    std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                                    std::numeric_limits<double>::infinity()});
             }
         }
     }
-    if (!report.passed) report.problems.push_back("an analytic gradient disagrees with a reference (see worst)");
-    report.passed = report.passed && report.backward_deterministic && report.zero_cotangent_gives_zero;
+    std::stable_sort(failures.begin(), failures.end(), [](const auto& p, const auto& q) { return p.ratio > q.ratio; });
+    if (failures.size() > options.max_reported_failures) failures.resize(options.max_reported_failures);
+    report.worst_failures = std::move(failures);
+    if (report.elements_failed > 0)
+        report.problems.push_back(cat(report.elements_failed, " of ", report.elements_checked,
+                                      " elements: analytic gradient disagrees with a reference"));
+    if (exact_not_finite > 0) {
+        report.warnings.push_back(cat("the exact reference is not finite at ", exact_not_finite, " element(s)"));
+        report.warnings.push_back("those are not compared with it: the gradient is not blamed");
+        report.warnings.push_back(first_exact_reason);
+    }
+    if (fd_not_finite > 0) {
+        report.warnings.push_back(cat("finite differences are not finite at ", fd_not_finite, " element(s)"));
+        report.warnings.push_back("those are not compared with them: the gradient is not blamed");
+        report.warnings.push_back(first_fd_reason);
+    }
+    if (unchecked > 0)
+        report.warnings.push_back(cat(unchecked, " element(s) had no finite reference at all and are unchecked"));
+    // Vacuous passes: nothing was compared, or only zeros with zeros.
+    if (!options.finite_differences && !options.exact) {
+        report.vacuous = true;
+        report.warnings.push_back("both references are off: only structural properties were checked");
+    } else if (report.elements_checked == 0 || unchecked == report.elements_checked) {
+        report.vacuous = true;
+        report.warnings.push_back("no element was compared with a reference");
+    } else if (!any_nonzero) {
+        report.vacuous = true;
+        report.warnings.push_back("every gradient and every reference is exactly 0: zeros agreed with zeros");
+        report.warnings.push_back("so the check says nothing about the backward (pick inputs where f is not flat)");
+    }
+    report.passed = report.passed && report.backward_deterministic && report.zero_cotangent_gives_zero &&
+                    report.gradients_accumulate;
     return report;
 }
 

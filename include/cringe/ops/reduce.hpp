@@ -4,6 +4,8 @@
 // Backward of sum: every input element contributed once, so dx[i] += g[out(i)] (broadcast back).
 // Backward of mean: the same divided by the number of reduced elements.
 // Backward of max: only the (first) arg-max received the output, so only it gets g. Kink at ties.
+// (torch.amax splits g evenly among tied maxima instead; torch.max(x, dim) gives it to one index.)
+// A slice holding a NaN has max NaN wherever the NaN sits, and the first NaN gets g (as PyTorch).
 #pragma once
 
 #include <algorithm>
@@ -72,7 +74,8 @@ Var<T> mean(const Var<T>& x, const std::vector<long>& axes = {}, bool keepdims =
     return sum(x, axes, keepdims, where) * (1.0 / static_cast<double>(count));
 }
 
-/// Maximum along one axis. Backward routes g to the first arg-max of each slice.
+/// Maximum along one axis (NaN if the slice holds one). Backward routes g to the first arg-max of
+/// each slice (or its first NaN).
 template <class T>
 Var<T> max(const Var<T>& x, long axis = -1, bool keepdims = false, Where where = Where::current()) {
     const auto& shape = x.value().shape();
@@ -88,8 +91,14 @@ Var<T> max(const Var<T>& x, long axis = -1, bool keepdims = false, Where where =
     for (std::size_t o = 0; o < s.outer; ++o)
         for (std::size_t j = 0; j < s.inner; ++j) {
             std::size_t best = 0;
-            for (std::size_t i = 1; i < s.n; ++i)
-                if (px[(o * s.n + i) * s.inner + j] > px[(o * s.n + best) * s.inner + j]) best = i;
+            for (std::size_t i = 0; i < s.n; ++i) {
+                const T& v = px[(o * s.n + i) * s.inner + j];
+                if (value_of(v) != value_of(v)) {  // NaN: it is the max (a plain > would skip it)
+                    best = i;
+                    break;
+                }
+                if (v > px[(o * s.n + best) * s.inner + j]) best = i;
+            }
             argmax[o * s.inner + j] = (o * s.n + best) * s.inner + j;
             out.data()[o * s.inner + j] = px[argmax[o * s.inner + j]];
         }

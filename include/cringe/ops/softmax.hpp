@@ -1,8 +1,13 @@
 // cringe/ops/softmax.hpp - softmax, log_softmax and logsumexp along one axis, fused and stable.
 //
-// All three subtract the slice maximum m first, so logits of +-1e4 neither overflow nor lose the
-// small entries:  lse(x) = m + log(sum_i exp(x_i - m)).  (A slice of all -inf uses m = 0 and gives
-// lse = -inf, softmax 0 / log_softmax -inf, instead of NaN.)
+// All three subtract the slice maximum m first and work with z = x - m <= 0, so logits of +-1e4
+// neither overflow nor lose the small entries:
+//   s = sum_i exp(z_i),   softmax = exp(z) / s,   log_softmax = z - log(s),   lse = m + log(s).
+// log_softmax and softmax never form m + log(s): at |x| ~ 1e4 that sum is rounded to the ulp of 1e4
+// (1.8e-12 in double, 1e-3 in float), an error that x - lse would carry into every output.
+// A slice of all -inf uses m = 0 and gives lse = -inf, softmax 0 and log_softmax -inf instead of NaN;
+// exp results below the smallest normal number are flushed to exactly 0 (portable_exp.hpp), so that
+// masked entries are exactly 0 whatever the SIMD width.
 //
 // Backward (per slice, y the output, g the incoming gradient):
 //   softmax:      dx_i += y_i (g_i - sum_j g_j y_j)
@@ -15,6 +20,7 @@
 #include <limits>
 
 #include "../tape.hpp"
+#include "portable_exp.hpp"
 
 namespace cringe {
 
@@ -41,14 +47,21 @@ void for_each_slice(const AxisSplit& s, F f) {
         for (std::size_t j = 0; j < s.inner; ++j) f(o * s.n * s.inner + j);
 }
 
-/// log(sum(exp(row))) computed stably.
+/// The shift of a slice: its maximum, or 0 when that is not finite (all -inf: exp(x - 0) = 0 gives
+/// lse = -inf; +inf or NaN present: the result is inf or NaN as it should be, never inf - inf).
 template <class T, class Row>
-T stable_logsumexp(const Row& row) {
-    using std::isfinite;
-    using std::log;
-    T m = row.maxCoeff();
-    if (!is_finite(m)) m = T(0);  // all -inf (or +inf present): let exp/log produce the right inf
-    return m + log((row - m).exp().sum());
+T slice_shift(const Row& row) {
+    const T m = row.maxCoeff();
+    return is_finite(m) ? m : T(0);
+}
+
+/// e = exp(row - m) with underflow flushed to 0; returns sum(e), which is >= 1 unless every entry is
+/// -inf (then 0), +inf (inf) or NaN (NaN).
+template <class T, class Row, class Out>
+T shifted_exp(const Row& row, const T& m, Out&& e) {
+    e = (row - m).exp();
+    flush_exp_underflow(e);
+    return e.sum();
 }
 
 enum class SoftmaxKind { softmax, log_softmax, logsumexp };
@@ -65,22 +78,26 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
     Tensor<T> out = Tensor<T>::from_shape(out_shape);
     // offset of slice `off`'s single output in the logsumexp result (the axis has size 1 there)
     auto reduced = [s](std::size_t off) { return (off / (s.n * s.inner)) * s.inner + off % s.inner; };
+    using std::log;
+    using Real = decltype(value_of(T{}));
+    Eigen::Array<T, Eigen::Dynamic, 1> e(n);  // exp(x - m) of one slice
     with_stride(s, [&](auto stride) {
         using S = decltype(stride);
         for_each_slice(s, [&](std::size_t off) {
             ConstRow<T, S> row(x.value().data() + off, n, stride);
-            const T lse = stable_logsumexp<T>(row);
+            const T m = slice_shift<T>(row);
+            const T total = shifted_exp(row, m, e);
+            const bool all_minus_inf = total == T(0);  // every entry is -inf
             if constexpr (kind == SoftmaxKind::logsumexp) {
-                out.data()[reduced(off)] = lse;
+                out.data()[reduced(off)] = m + log(total);
             } else {
                 Row<T, S> y(out.data() + off, n, stride);
-                const bool all_minus_inf = !is_finite(lse) && lse < T(0);  // every entry is -inf
                 if constexpr (kind == SoftmaxKind::softmax) {
                     if (all_minus_inf) y.setZero();
-                    else y = (row - lse).exp();
+                    else y = e / total;
                 } else {
-                    if (all_minus_inf) y.setConstant(lse);
-                    else y = row - lse;
+                    if (all_minus_inf) y.setConstant(T(-std::numeric_limits<Real>::infinity()));
+                    else y = (row - m) - log(total);
                 }
             }
         });
@@ -90,6 +107,7 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
         if (!tape.wants_grad(in)) return;
         T* gx = tape.adjoint(in).data();
         const T* xv = tape.value(in).data();
+        Eigen::Array<T, Eigen::Dynamic, 1> e(n);  // exp of one slice
         with_stride(s, [&](auto stride) {
             using S = decltype(stride);
             for_each_slice(s, [&](std::size_t off) {
@@ -100,12 +118,17 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
                     dx += y * (g - dot);
                 } else if constexpr (kind == SoftmaxKind::log_softmax) {
                     ConstRow<T, S> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
-                    dx += g - y.exp() * g.sum();
+                    e = y.exp();
+                    flush_exp_underflow(e);
+                    dx += g - e * g.sum();
                 } else {
                     ConstRow<T, S> row(xv + off, n, stride);
                     const T lse = node.value.data()[reduced(off)];
                     const T g = node.adjoint.data()[reduced(off)];
-                    if (is_finite(lse)) dx += (row - lse).exp() * g;
+                    if (!is_finite(lse)) return;  // all -inf (no gradient), or inf/NaN inputs
+                    // softmax = exp(x - m) / s as in the forward, not exp(x - lse) (see the top).
+                    const T total = shifted_exp(row, slice_shift<T>(row), e);
+                    dx += e * (g / total);
                 }
             });
         });
@@ -119,7 +142,7 @@ template <class T>
 Var<T> softmax(const Var<T>& x, long axis = -1, Where where = Where::current()) {
     return detail::softmax_family<detail::SoftmaxKind::softmax>(x, axis, "softmax", where);
 }
-/// log(softmax(x)) along `axis`, computed as x - logsumexp(x).
+/// log(softmax(x)) along `axis`, computed as (x - max) - log(sum(exp(x - max))).
 template <class T>
 Var<T> log_softmax(const Var<T>& x, long axis = -1, Where where = Where::current()) {
     return detail::softmax_family<detail::SoftmaxKind::log_softmax>(x, axis, "log_softmax", where);

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "../tape.hpp"
+#include "portable_exp.hpp"
 
 namespace cringe {
 
@@ -23,6 +24,7 @@ namespace unary {
 /// Exponential.
 struct Exp {  // y = e^x, dy/dx = y
     static constexpr const char* name = "exp";
+    static constexpr bool flush_underflow = true;  // exp(-inf) = 0 on every SIMD path (portable_exp.hpp)
     template <class X> static auto f(const X& x) { return x.exp(); }
     template <class X, class Y> static auto df(const X&, const Y& y) { return y; }
 };
@@ -111,6 +113,7 @@ template <class Fn, class T>
 Var<T> apply_unary(const Var<T>& x, Where where) {
     Tensor<T> out(x.value().shape());
     flat(out) = Fn::f(flat(x.value()));
+    if constexpr (requires { Fn::flush_underflow; }) detail::flush_exp_underflow(flat(out));
     return x.tape().record(Fn::name, std::move(out), {x}, [](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
@@ -133,7 +136,8 @@ template <class T> Var<T> relu(const Var<T>& x, Where w = Where::current()) { re
 /// GPT-2's tanh GELU elementwise.
 template <class T> Var<T> gelu(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Gelu>(x, w); }
 
-/// y = x^p for a plain exponent p. Backward: dx += g * p x^(p-1).
+/// y = x^p for a plain exponent p. Backward: dx += g * p x^(p-1), and 0 when p = 0 (x^0 = 1 is
+/// constant; the formula would give 0 * 0^-1 = 0 * inf = NaN at x = 0). Same as PyTorch.
 template <class T>
 Var<T> pow(const Var<T>& x, double p, Where where = Where::current()) {
     using std::pow;
@@ -146,6 +150,7 @@ Var<T> pow(const Var<T>& x, double p, Where where = Where::current()) {
         const T* xv = tape.value(in).data();
         const T* g = node.adjoint.data();
         T* gx = tape.adjoint(in).data();
+        if (exponent == T(0)) return;  // d(x^0)/dx = 0 everywhere, including x = 0
         for (std::size_t i = 0; i < node.adjoint.size(); ++i)
             gx[i] += g[i] * exponent * pow(xv[i], exponent - T(1));
     }, where);
