@@ -89,11 +89,11 @@ Var<T> softmax_with_a_bug(const Var<T>& x) {
         if (!tape.wants_grad(in)) return;
         T* dx = tape.adjoint(in).data();
         for (std::size_t r = 0; r < rows; ++r) {
-            const T* y = node.value.data() + r * n;
+            const T* y_row = node.value.data() + r * n;
             const T* g = node.adjoint.data() + r * n;
             T dot(0);
-            for (std::size_t j = 0; j < n; ++j) dot += y[j];  // BUG: should be g[j] * y[j]
-            for (std::size_t j = 0; j < n; ++j) dx[r * n + j] += y[j] * (g[j] - dot);
+            for (std::size_t j = 0; j < n; ++j) dot += y_row[j];  // BUG: should be g[j] * y_row[j]
+            for (std::size_t j = 0; j < n; ++j) dx[r * n + j] += y_row[j] * (g[j] - dot);
         }
     }, Where::current());
 }

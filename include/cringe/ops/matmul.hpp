@@ -85,11 +85,9 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         if (b_transposed) C.noalias() = A * ConstMatrixMap<T>(bp, n, k).transpose();
         else C.noalias() = A * ConstMatrixMap<T>(bp, k, n);
     }
-    return a.tape().record("matmul", std::move(out), {a, b}, [plan, b_transposed](Tape<T>& tape, const Node<T>& node) {
+    return a.tape().record("matmul", std::move(out), {a, b}, [plan, b_transposed, m, k, n](Tape<T>& tape, const Node<T>& node) {
         // Any zero size: every gradient entry is an empty sum, i.e. 0, which is what adjoints start at.
         if (plan.batches == 0 || plan.M == 0 || plan.K == 0 || plan.N == 0) return;
-        const Eigen::Index m = static_cast<Eigen::Index>(plan.M), k = static_cast<Eigen::Index>(plan.K),
-                           n = static_cast<Eigen::Index>(plan.N);
         const std::size_t ia = node.inputs[0], ib = node.inputs[1];
         const T* av = tape.value(ia).data();
         const T* bv = tape.value(ib).data();

@@ -103,6 +103,7 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
         });
     });
     return x.tape().record(name, std::move(out), {x}, [s, n, reduced](Tape<T>& tape, const Node<T>& node) {
+        static_cast<void>(reduced);  // only the logsumexp branch reads it (clang warns on an unused capture)
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
         T* gx = tape.adjoint(in).data();
