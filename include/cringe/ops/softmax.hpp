@@ -108,7 +108,7 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
         if (!tape.wants_grad(in)) return;
         T* gx = tape.adjoint(in).data();
         const T* xv = tape.value(in).data();
-        Eigen::Array<T, Eigen::Dynamic, 1> e(n);  // exp of one slice
+        Eigen::Array<T, Eigen::Dynamic, 1> e_slice(n);  // exp of one slice
         with_stride(s, [&](auto stride) {
             using S = decltype(stride);
             for_each_slice(s, [&](std::size_t off) {
@@ -119,17 +119,17 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
                     dx += y * (g - dot);
                 } else if constexpr (kind == SoftmaxKind::log_softmax) {
                     ConstRow<T, S> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
-                    e = y.exp();
-                    flush_exp_underflow(e);
-                    dx += g - e * g.sum();
+                    e_slice = y.exp();
+                    flush_exp_underflow(e_slice);
+                    dx += g - e_slice * g.sum();
                 } else {
                     ConstRow<T, S> row(xv + off, n, stride);
                     const T lse = node.value.data()[reduced(off)];
                     const T g = node.adjoint.data()[reduced(off)];
                     if (!is_finite(lse)) return;  // all -inf (no gradient), or inf/NaN inputs
                     // softmax = exp(x - m) / s as in the forward, not exp(x - lse) (see the top).
-                    const T total = shifted_exp(row, slice_shift<T>(row), e);
-                    dx += e * (g / total);
+                    const T total = shifted_exp(row, slice_shift<T>(row), e_slice);
+                    dx += e_slice * (g / total);
                 }
             });
         });
