@@ -66,7 +66,7 @@ struct GptConfigLimits {
     std::size_t max_n_embd = std::size_t{1} << 16;       ///< Largest n_embd: 65,536 channels.
     std::size_t max_n_layer = 1024;                      ///< Largest n_layer.
     std::size_t max_n_head = std::size_t{1} << 16;       ///< Largest n_head (a valid config has n_head <= n_embd).
-    std::uint64_t max_parameters = std::uint64_t{1} << 32;  ///< Largest parameter_count(): 2^32 (16 GiB as float32).
+    std::uint64_t max_parameters = std::uint64_t{1} << 32;  ///< Largest parameter_count(): 2^32 (16 GiB as float32, 32 GiB as double).
 };
 
 /// Throws IoError "<where>: key '<field>' is N; the limit is L" or "<where>: the sizes describe a
