@@ -185,8 +185,6 @@ private:
 /// The value's number of elements.
 /// @fn bool cringe::Var::requires_grad() const
 /// Whether a backward pass computes this node's gradient.
-/// @fn Tape<T>& cringe::Var::tape() const
-/// The Var's tape; TapeError if the Var is empty or was made before the tape was cleared.
 /// @fn std::size_t cringe::Var::index() const
 /// The node's position on its tape.
 /// @fn std::uint64_t cringe::Var::epoch() const

@@ -28,6 +28,7 @@ struct Dual;
 /// derivative, and must not be treated as a zero tangent then).
 template <class T> requires std::is_arithmetic_v<T>
 constexpr bool is_exact_zero(const T& x) { return x == T(0); }
+/// A dual is an exact zero only when its value and its derivative both are.
 template <class R> constexpr bool is_exact_zero(const Dual<R>& x) { return is_exact_zero(x.val) && is_exact_zero(x.der); }
 
 template <class R>
@@ -107,10 +108,12 @@ auto operator<=>(const Dual<R>& a, A b) { return a.val <=> static_cast<R>(b); }
 
 /// The real value of any scalar cringe handles (double, float, Dual, Dual<Dual<double>>).
 template <class T> T value_of(const T& x) requires std::is_arithmetic_v<T> { return x; }
+/// The innermost real value of a (possibly nested) dual.
 template <class R> auto value_of(const Dual<R>& x) { return value_of(x.val); }
 
 /// Finite check usable on every scalar type of the library (every component of a Dual).
 template <class T> bool is_finite(const T& x) requires std::is_arithmetic_v<T> { return std::isfinite(x); }
+/// True when the value and the derivative are both finite.
 template <class R> bool is_finite(const Dual<R>& x) { return is_finite(x.val) && is_finite(x.der); }
 
 // The chain rule, one line per function: f(v + d eps) = f(v) + f'(v) d eps. Every call inside is
@@ -126,40 +129,68 @@ template <class R> bool is_finite(const Dual<R>& x) { return is_finite(x.val) &&
         const R& x = a.val;                                                                     \
         return {NAME(x), Dual<R>::chain(DERIVATIVE, a.der)};                                     \
     }
+/// e^a; derivative e^a.
 CRINGE_DUAL_UNARY(exp, exp(x))
+/// Natural log; derivative 1/a.
 CRINGE_DUAL_UNARY(log, R(1) / x)
+/// log(1 + a); derivative 1/(1 + a).
 CRINGE_DUAL_UNARY(log1p, R(1) / (R(1) + x))
+/// e^a - 1; derivative e^a.
 CRINGE_DUAL_UNARY(expm1, exp(x))
+/// Square root; derivative 1/(2 sqrt(a)).
 CRINGE_DUAL_UNARY(sqrt, R(1) / (R(2) * sqrt(x)))
+/// tanh; derivative 1 - tanh^2(a).
 CRINGE_DUAL_UNARY(tanh, R(1) - tanh(x) * tanh(x))
+/// Sine; derivative cos(a).
 CRINGE_DUAL_UNARY(sin, cos(x))
+/// Cosine; derivative -sin(a).
 CRINGE_DUAL_UNARY(cos, -sin(x))
+/// Tangent; derivative 1 + tan^2(a).
 CRINGE_DUAL_UNARY(tan, R(1) + tan(x) * tan(x))
+/// Arcsine; derivative 1/sqrt(1 - a^2).
 CRINGE_DUAL_UNARY(asin, R(1) / sqrt(R(1) - x * x))
+/// Arccosine; derivative -1/sqrt(1 - a^2).
 CRINGE_DUAL_UNARY(acos, R(-1) / sqrt(R(1) - x * x))
+/// Arctangent; derivative 1/(1 + a^2).
 CRINGE_DUAL_UNARY(atan, R(1) / (R(1) + x * x))
+/// Hyperbolic sine; derivative cosh(a).
 CRINGE_DUAL_UNARY(sinh, cosh(x))
+/// Hyperbolic cosine; derivative sinh(a).
 CRINGE_DUAL_UNARY(cosh, sinh(x))
+/// Inverse hyperbolic sine; derivative 1/sqrt(a^2 + 1).
 CRINGE_DUAL_UNARY(asinh, R(1) / sqrt(x * x + R(1)))
+/// Error function; derivative (2/sqrt(pi)) e^(-a^2).
 CRINGE_DUAL_UNARY(erf, R(1.1283791670955126) * exp(-x * x))    // 2/sqrt(pi) e^(-x^2)
+/// Complementary error function 1 - erf(a); derivative -(2/sqrt(pi)) e^(-a^2).
 CRINGE_DUAL_UNARY(erfc, R(-1.1283791670955126) * exp(-x * x))
+/// 2^a; derivative ln(2) 2^a.
 CRINGE_DUAL_UNARY(exp2, R(0.69314718055994531) * exp2(x))
+/// Base-2 log; derivative 1/(ln(2) a).
 CRINGE_DUAL_UNARY(log2, R(1) / (R(0.69314718055994531) * x))
+/// Base-10 log; derivative 1/(ln(10) a).
 CRINGE_DUAL_UNARY(log10, R(1) / (R(2.3025850929940457) * x))
+/// Cube root; derivative 1/(3 cbrt(a)^2).
 CRINGE_DUAL_UNARY(cbrt, R(1) / (R(3) * cbrt(x) * cbrt(x)))
 #undef CRINGE_DUAL_UNARY
 
 // Piecewise constant: derivative 0 (a kink at every jump, where no derivative exists).
+/// Rounds the value down; derivative 0.
 template <class R> Dual<R> floor(const Dual<R>& a) { using std::floor; return Dual<R>(floor(a.val)); }
+/// Rounds the value up; derivative 0.
 template <class R> Dual<R> ceil(const Dual<R>& a) { using std::ceil; return Dual<R>(ceil(a.val)); }
+/// Rounds the value to nearest (halves away from 0); derivative 0.
 template <class R> Dual<R> round(const Dual<R>& a) { using std::round; return Dual<R>(round(a.val)); }
+/// Rounds the value toward 0; derivative 0.
 template <class R> Dual<R> trunc(const Dual<R>& a) { using std::trunc; return Dual<R>(trunc(a.val)); }
 
 /// |a|: derivative sign(a); at a = 0 the derivative of +a is taken (kink: 0 is in the subgradient
 /// [-1, 1], PyTorch uses 0 there; a gradcheck with kinks = {0} avoids the point).
 template <class R> Dual<R> abs(const Dual<R>& a) { return a.val < R(0) ? -a : a; }
+/// Same as abs.
 template <class R> Dual<R> fabs(const Dual<R>& a) { return abs(a); }
 
+/// a^b with both arguments dual: derivative b a^(b-1) da + a^b log(a) db, each term only when its
+/// tangent is nonzero.
 template <class R> Dual<R> pow(const Dual<R>& a, const Dual<R>& b) {
     // d(a^b) = b a^(b-1) da + a^b log(a) db; each term only when its tangent is nonzero (no log(0),
     // and a^0 = 1 is constant: no 0 * 0^-1 = 0 * inf at a = 0).
@@ -170,9 +201,12 @@ template <class R> Dual<R> pow(const Dual<R>& a, const Dual<R>& b) {
     if (!is_exact_zero(b.der)) d += v * log(a.val) * b.der;
     return {v, d};
 }
+/// a^p for a constant exponent of the dual's real type.
 template <class R> Dual<R> pow(const Dual<R>& a, const R& p) { return pow(a, Dual<R>(p)); }
+/// a^p for a constant exponent of another arithmetic type (an int, a float).
 template <class R, class A> requires std::is_arithmetic_v<A> && (!std::is_same_v<A, R>)
 Dual<R> pow(const Dual<R>& a, A p) { return pow(a, Dual<R>(p)); }
+/// a^b for a constant base a.
 template <class R, class A> requires std::is_arithmetic_v<A>
 Dual<R> pow(A a, const Dual<R>& b) { return pow(Dual<R>(a), b); }
 
@@ -191,21 +225,32 @@ template <class R> Dual<R> atan2(const Dual<R>& a, const Dual<R>& b) {
 }
 
 // max/min pick one argument, derivative included (kink where they are equal: the first wins).
+/// The argument with the larger value, derivative included (a when they are equal).
 template <class R> Dual<R> max(const Dual<R>& a, const Dual<R>& b) { return a.val >= b.val ? a : b; }
+/// The argument with the smaller value, derivative included (a when they are equal).
 template <class R> Dual<R> min(const Dual<R>& a, const Dual<R>& b) { return a.val <= b.val ? a : b; }
+/// Same as max (no NaN handling: a NaN value compares false, so b is returned).
 template <class R> Dual<R> fmax(const Dual<R>& a, const Dual<R>& b) { return max(a, b); }
+/// Same as min (no NaN handling: a NaN value compares false, so b is returned).
 template <class R> Dual<R> fmin(const Dual<R>& a, const Dual<R>& b) { return min(a, b); }
+/// max with a plain number (derivative 0 when b wins).
 template <class R, class A> requires std::is_arithmetic_v<A>
 Dual<R> max(const Dual<R>& a, A b) { return max(a, Dual<R>(b)); }
+/// max with a plain number (derivative 0 when a wins).
 template <class R, class A> requires std::is_arithmetic_v<A>
 Dual<R> max(A a, const Dual<R>& b) { return max(Dual<R>(a), b); }
+/// min with a plain number (derivative 0 when b wins).
 template <class R, class A> requires std::is_arithmetic_v<A>
 Dual<R> min(const Dual<R>& a, A b) { return min(a, Dual<R>(b)); }
+/// min with a plain number (derivative 0 when a wins).
 template <class R, class A> requires std::is_arithmetic_v<A>
 Dual<R> min(A a, const Dual<R>& b) { return min(Dual<R>(a), b); }
 
+/// Same as is_finite: value and derivative both finite.
 template <class R> bool isfinite(const Dual<R>& a) { return is_finite(a); }
+/// True when the value or the derivative is NaN.
 template <class R> bool isnan(const Dual<R>& a) { using std::isnan; return isnan(a.val) || isnan(a.der); }
+/// True when the value or the derivative is infinite.
 template <class R> bool isinf(const Dual<R>& a) { using std::isinf; return isinf(a.val) || isinf(a.der); }
 
 /// Prints "value+derivative e".

@@ -65,6 +65,11 @@ namespace cringe {
 /// Points where the function is not differentiable (relu: {0}).
 /// @var GradcheckOptions::kink_margin
 /// Inputs closer than this to a kink are moved away first.
+/// @var GradcheckOptions::check_accumulation
+/// Run the accumulation test: leaf adjoints pre-loaded with H = 2^1000 must keep H after one more
+/// backward (a backward that assigns instead of adding replaces it).
+/// @var GradcheckOptions::max_reported_failures
+/// How many of the worst failing elements GradcheckReport::worst_failures keeps.
 
 /// What gradcheck compares and how strictly (fields documented above, so that they read as code).
 struct GradcheckOptions {
@@ -80,7 +85,25 @@ struct GradcheckOptions {
     std::size_t max_reported_failures = 5;  // how many of the worst failing elements the report lists
 };
 
-/// One element whose analytic gradient disagreed with a reference.
+/// @var GradcheckFailure::input
+/// Which input (position in the inputs vector).
+/// @var GradcheckFailure::element
+/// The element's flat (row-major) offset in that input.
+/// @var GradcheckFailure::index
+/// The same element as a multi-index.
+/// @var GradcheckFailure::reference
+/// Which reference disagreed: "finite differences", "exact (dual numbers)", or "no finite reference"
+/// (the gradient itself is not finite where no reference could be computed).
+/// @var GradcheckFailure::analytic
+/// The reverse-mode gradient (J^T u)_j at the element (u: the random cotangent).
+/// @var GradcheckFailure::reference_value
+/// The reference's value for it (NaN when there was no finite reference).
+/// @var GradcheckFailure::abs_error
+/// |analytic - reference_value|.
+/// @var GradcheckFailure::ratio
+/// abs_error / (atol + rtol |reference_value|): above 1 fails; inf for a non-finite gradient.
+
+/// One element whose analytic gradient disagreed with a reference (fields documented above).
 struct GradcheckFailure {
     std::size_t input = 0;            // which input
     std::size_t element = 0;          // flat (row-major) offset in it
@@ -117,6 +140,19 @@ struct GradcheckFailure {
 /// How many gradient elements were compared.
 /// @var GradcheckReport::problems
 /// Human-readable list of what failed.
+/// @var GradcheckReport::gradients_accumulate
+/// Every backward added (+=) into the leaf adjoints; false when one assigned instead.
+/// @var GradcheckReport::elements_failed
+/// How many elements some reference disagreed with (or whose gradient was not finite).
+/// @var GradcheckReport::worst_failures
+/// The worst failing elements, worst ratio first, at most GradcheckOptions::max_reported_failures.
+/// @var GradcheckReport::reference_not_finite
+/// Comparisons skipped because the reference (not the gradient) was inf or NaN there.
+/// @var GradcheckReport::vacuous
+/// Passed, but proved nothing: no reference ran, no element was compared, or every gradient and
+/// reference was exactly 0.
+/// @var GradcheckReport::warnings
+/// What the check could not see (moved kinks, non-finite references, vacuous passes); never makes it fail.
 /// @fn GradcheckReport::operator bool() const
 /// True when every check passed.
 /// @fn GradcheckReport::message() const

@@ -163,6 +163,8 @@ inline void write_file_atomically(const std::filesystem::path& path, std::string
 /// Errors are IoError "<who>: <path>: <reason>".
 class RegularFileReader {
 public:
+    /// Opens `path` and records its size; `who` (the calling operation) starts every error message.
+    /// Throws IoError when it cannot be opened or is not a regular file (directory, FIFO, socket, device).
     RegularFileReader(const std::filesystem::path& path, std::string_view who)
         : path_(path), who_(who), file_(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)) {
         if (file_.get() < 0) throw fail(detail::errno_message(errno));

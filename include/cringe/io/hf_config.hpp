@@ -61,12 +61,12 @@ inline void config_require(const nlohmann::json& j, const char* key, std::initia
 /// n_layer 48, 1.56e9 parameters). The per-field caps also keep parameter_count() below 2^47, so it
 /// is computed exactly in 64 bits.
 struct GptConfigLimits {
-    std::size_t max_vocab_size = std::size_t{1} << 21;   // 2,097,152 tokens
-    std::size_t max_n_positions = std::size_t{1} << 16;  // 65,536 positions
-    std::size_t max_n_embd = std::size_t{1} << 16;       // 65,536 channels
-    std::size_t max_n_layer = 1024;
-    std::size_t max_n_head = std::size_t{1} << 16;       // n_head <= n_embd in any valid config anyway
-    std::uint64_t max_parameters = std::uint64_t{1} << 32;  // 4,294,967,296 (16 GiB as float32, 32 GiB as double)
+    std::size_t max_vocab_size = std::size_t{1} << 21;   ///< Largest vocab_size: 2,097,152 tokens.
+    std::size_t max_n_positions = std::size_t{1} << 16;  ///< Largest n_positions: 65,536 positions.
+    std::size_t max_n_embd = std::size_t{1} << 16;       ///< Largest n_embd: 65,536 channels.
+    std::size_t max_n_layer = 1024;                      ///< Largest n_layer.
+    std::size_t max_n_head = std::size_t{1} << 16;       ///< Largest n_head (a valid config has n_head <= n_embd).
+    std::uint64_t max_parameters = std::uint64_t{1} << 32;  ///< Largest parameter_count(): 2^32 (16 GiB as float32, 32 GiB as double).
 };
 
 /// Throws IoError "<where>: key '<field>' is N; the limit is L" or "<where>: the sizes describe a

@@ -24,7 +24,9 @@ namespace unary {
 /// Exponential.
 struct Exp {  // y = e^x, dy/dx = y
     static constexpr const char* name = "exp";
-    static constexpr bool flush_underflow = true;  // exp(-inf) = 0 on every SIMD path (portable_exp.hpp)
+    /// Results below the smallest normal number are set to 0, so exp(-inf) = 0 on every SIMD path
+    /// (see portable_exp.hpp).
+    static constexpr bool flush_underflow = true;
     template <class X> static auto f(const X& x) { return x.exp(); }
     template <class X, class Y> static auto df(const X&, const Y& y) { return y; }
 };

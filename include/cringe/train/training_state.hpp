@@ -293,7 +293,7 @@ inline std::optional<std::string> read_latest(const std::filesystem::path& dir, 
 
 }  // namespace detail
 
-/// Writes DIR/state-<step>/ as one atomic unit, points DIR/LATEST at it, then removes the states
+/// Writes `DIR/state-<step>/` as one atomic unit, points `DIR/LATEST` at it, then removes the states
 /// it supersedes (see the top of this file). Throws IoError when anything cannot be written; the
 /// states already in DIR are then untouched.
 template <class T>
