@@ -75,8 +75,8 @@ TEST_CASE("gradcheck samples elements of large inputs when asked", "[gradcheck]"
 }
 
 TEST_CASE("Dual numbers: arithmetic and functions carry exact derivatives", "[dual]") {
-    using D = Dual<double>;
-    const D x(0.7, 1.0);
+    using Dd = Dual<double>;  // not D: tests/core/test_dual.cpp declares D at file scope (one unity TU)
+    const Dd x(0.7, 1.0);
     REQUIRE((x * x).der == Approx(1.4).epsilon(1e-15));
     REQUIRE(exp(x).der == Approx(std::exp(0.7)).epsilon(1e-15));
     REQUIRE(log(x).der == Approx(1 / 0.7).epsilon(1e-15));
@@ -84,8 +84,8 @@ TEST_CASE("Dual numbers: arithmetic and functions carry exact derivatives", "[du
     REQUIRE((1.0 / x).der == Approx(-1 / 0.49).epsilon(1e-15));
     REQUIRE(sqrt(x).der == Approx(0.5 / std::sqrt(0.7)).epsilon(1e-15));
     REQUIRE(pow(x, 3.0).der == Approx(3 * 0.49).epsilon(1e-15));
-    REQUIRE(D(2.0) > D(1.0));
-    REQUIRE(value_of(max(D(1.0, 5.0), D(2.0, 7.0))) == 2.0);
+    REQUIRE(Dd(2.0) > Dd(1.0));
+    REQUIRE(value_of(max(Dd(1.0, 5.0), Dd(2.0, 7.0))) == 2.0);
 }
 
 TEST_CASE("Rng: fixed streams for fixed seeds (portable, no <random> distributions)", "[rng]") {

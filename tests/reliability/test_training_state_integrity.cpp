@@ -17,9 +17,9 @@ using namespace cringe;
 namespace {
 namespace state_integrity {
 
-nn::GptConfig config() { return nn::GptConfig{.vocab_size = 11, .n_positions = 8, .n_embd = 8, .n_layer = 1, .n_head = 2}; }
+nn::GptConfig integrity_config() { return nn::GptConfig{.vocab_size = 11, .n_positions = 8, .n_embd = 8, .n_layer = 1, .n_head = 2}; }
 
-std::vector<Parameter<float>*> pointers(nn::Gpt<float>& model) {
+std::vector<Parameter<float>*> integrity_pointers(nn::Gpt<float>& model) {
     std::vector<Parameter<float>*> out;
     for (auto& p : model.parameters()) out.push_back(&p);
     return out;
@@ -27,9 +27,9 @@ std::vector<Parameter<float>*> pointers(nn::Gpt<float>& model) {
 
 /// Saves a state of `step` whose weights and both moments all equal `k`, with `adam_steps` = 1.
 void save_uniform_state(const std::filesystem::path& dir, std::size_t step, float k) {
-    nn::Gpt<float> model(config(), 1);
+    nn::Gpt<float> model(integrity_config(), 1);
     for (auto& p : model.parameters()) p.value.fill(k);
-    optim::AdamW<float> adam(pointers(model), {});
+    optim::AdamW<float> adam(integrity_pointers(model), {});
     for (auto& m : adam.first_moments()) m.fill(k);
     for (auto& v : adam.second_moments()) v.fill(k);
     adam.set_steps_taken(1);
@@ -49,8 +49,8 @@ void tamper_optimizer(const std::filesystem::path& state_dir, Edit edit) {
 }
 
 std::string load_error(const std::filesystem::path& dir) {
-    nn::Gpt<float> model(config(), 7);
-    optim::AdamW<float> adam(pointers(model), {});
+    nn::Gpt<float> model(integrity_config(), 7);
+    optim::AdamW<float> adam(integrity_pointers(model), {});
     try {
         train::load_training_state(dir, model, adam);
     } catch (const IoError& e) {
@@ -60,8 +60,8 @@ std::string load_error(const std::filesystem::path& dir) {
 }
 
 std::optional<std::size_t> loaded_step(const std::filesystem::path& dir) {
-    nn::Gpt<float> model(config(), 7);
-    optim::AdamW<float> adam(pointers(model), {});
+    nn::Gpt<float> model(integrity_config(), 7);
+    optim::AdamW<float> adam(integrity_pointers(model), {});
     const auto point = train::load_training_state(dir, model, adam);
     return point ? std::optional<std::size_t>(point->step) : std::nullopt;
 }
@@ -107,10 +107,10 @@ TEST_CASE("training state: impossible optimiser moments and step counts are refu
     // the state as saved resumes, and one update keeps every weight finite
     dir = tmp.path() / "good";
     save_uniform_state(dir, 3, 0.25f);
-    nn::Gpt<float> model(config(), 7);
-    optim::AdamW<float> adam(pointers(model), {});
+    nn::Gpt<float> model(integrity_config(), 7);
+    optim::AdamW<float> adam(integrity_pointers(model), {});
     REQUIRE(train::load_training_state(dir, model, adam)->step == 3);
-    adam.rebind(pointers(model));
+    adam.rebind(integrity_pointers(model));
     for (auto& p : model.parameters()) p.grad.fill(0.1f);
     adam.step();
     for (const auto& p : model.parameters()) CHECK(std::all_of(p.value.begin(), p.value.end(), [](float w) { return std::isfinite(w); }));
@@ -143,8 +143,8 @@ TEST_CASE("training state: a state is checked against its manifest before it is 
     // a state directory that is a file; a step AdamW's counter could not take
     cringe_test::write_bytes(tmp.path() / "afile", "x");
     CHECK(load_error(tmp.path() / "afile") == "load_training_state: " + (tmp.path() / "afile").string() + ": is not a directory");
-    nn::Gpt<float> model(config(), 1);
-    optim::AdamW<float> adam(pointers(model), {});
+    nn::Gpt<float> model(integrity_config(), 1);
+    optim::AdamW<float> adam(integrity_pointers(model), {});
     CHECK_THROWS_WITH(train::save_training_state(tmp.path() / "c", model, adam, std::size_t{1} << 63, Rng(1)),
                       "save_training_state: step 9223372036854775808 is too large; expected < 2^63");
     CHECK_FALSE(std::filesystem::exists(tmp.path() / "c"));
@@ -183,12 +183,12 @@ TEST_CASE("training state: train() without LATEST resumes from the newest state 
         return train::make_batch({{{1, t}, {t + 1, 4}, loss::kPositive}}, 2, 0, 8);
     };
     train::TrainOptions options{.steps = 3, .lr = 1e-3, .progress = false, .checkpoint_dir = dir, .checkpoint_every = 1, .resume = true};
-    nn::Gpt<float> first(config(), 1);
+    nn::Gpt<float> first(integrity_config(), 1);
     REQUIRE(train::train(first, loss::CrossEntropy<float>{}, batch, options).losses.size() == 3);
     CHECK(entries(dir) == std::vector<std::string>{"LATEST", "state-2", "state-3"});
     std::filesystem::remove(dir / "LATEST");
     options.steps = 5;
-    nn::Gpt<float> resumed(config(), 2);
+    nn::Gpt<float> resumed(integrity_config(), 2);
     CHECK(train::train(resumed, loss::CrossEntropy<float>{}, batch, options).losses.size() == 2);  // steps 3 and 4
     // state-4 was saved without a previous LATEST (nothing removed), state-5 supersedes states < 4
     CHECK(entries(dir) == std::vector<std::string>{"LATEST", "state-4", "state-5"});
@@ -213,8 +213,8 @@ TEST_CASE("training state: a writer killed at any moment never leaves a mixed st
         int status = 0;
         ::waitpid(child, &status, 0);
 
-        nn::Gpt<float> model(config(), 7);
-        optim::AdamW<float> adam(pointers(model), {});
+        nn::Gpt<float> model(integrity_config(), 7);
+        optim::AdamW<float> adam(integrity_pointers(model), {});
         const auto point = train::load_training_state(dir, model, adam);
         REQUIRE(point.has_value());
         REQUIRE(point->step == 5);
