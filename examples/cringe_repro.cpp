@@ -200,6 +200,7 @@ int main(int argc, char** argv) {
     };
     settings.log = log;
 
+    const std::string commit = source_commit();  // at start: the tree the run began from, not where it ended
     std::vector<std::string> command;
     for (int i = 0; i < argc; ++i) command.emplace_back(argv[i]);
     std::size_t total_jobs = 0;
@@ -243,6 +244,7 @@ int main(int argc, char** argv) {
             const auto methods = selected(t);
             const bool opener = t == "safety" && world == "opener";
             world_info[t] = {{"world", opener ? "opener" : "classic"},
+                             {"finetune_steps", !opener && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
                              {"options", opener ? options_json(resolve_options<cringe::data::OpenerSafetyWorld>(settings))
                                                 : t == "safety" ? options_json(resolve_options<cringe::data::SafetyWorld>(settings))
                                                                 : options_json(resolve_options<cringe::data::ContradictionWorld>(settings))}};
@@ -251,6 +253,8 @@ int main(int argc, char** argv) {
             // Every job is seeded by (seed, method), so the results do not depend on the split.
             const std::size_t workers = std::min(threads, seeds.size());
             Settings per_seed = settings;
+            // The classic worlds keep the fine-tuning length their documented results used (300 steps).
+            if (!opener && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
             per_seed.threads = std::max<std::size_t>(1, threads / workers);
             if (workers > 1) per_seed.progress = false;
             std::mutex records_lock;
@@ -290,7 +294,7 @@ int main(int argc, char** argv) {
         const auto comparisons = compare_methods(records, tasks, bootstrap);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         nlohmann::ordered_json info = {
-            {"commit", source_commit()},
+            {"commit", commit},
             {"command_line", command},
             {"quick", quick},
             {"full", full},
