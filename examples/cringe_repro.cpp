@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
                    "pairwise_cringe, sigmoid_only, cringe_k1, cringe_detached, cringe_separate.\n"
                    "Default run: the opener world's main methods (pretrained, baseline, unlikelihood and cringe_single at alpha 1, "
                    "cringe_iterative 2 rounds); --full adds the alpha sweeps (UL 0.1/0.5/1/5, CRINGE 0.5/1/2/5) and the ablations. "
-                   "The classic worlds run every method."));
+                   "The classic worlds run every method.\n"));
     app.add_option("--task", task, "safety, contradiction or all")->check(CLI::IsMember({"safety", "contradiction", "all"}))->capture_default_str();
     app.add_option("--world", world, "safety world: opener (decision first + replay, the default) or classic (the earlier template world); "
                                      "contradiction always uses its classic world")
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     app.add_flag("--quick", quick, "a small end-to-end run (seconds): checks the pipeline, not the science");
     // TakeLast: tools/run.sh passes --out repro-out first, so a user's own --out wins
     app.add_option("--out", out_dir, "output directory")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->capture_default_str();
-    app.add_option("--threads", threads, "methods trained in parallel (results do not depend on it)")->check(CLI::Range(1, 64))->capture_default_str();
+    app.add_option("--threads", threads, "worker threads: seeds in parallel (methods, when fewer seeds than threads); results do not depend on it")->check(CLI::Range(1, 64))->capture_default_str();
     app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--replay-bad-rate", settings.world.replay_bad_rate,
