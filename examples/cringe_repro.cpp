@@ -206,7 +206,9 @@ int main(int argc, char** argv) {
     std::size_t total_jobs = 0;
     std::atomic<std::size_t> done_jobs{0};
     for (const auto& t : tasks) total_jobs += seeds.size() * (1 + selected(t).size());  // pretraining + one job per method
-    log(cat("cringe-repro: tasks ", task, ", world ", world, ", seeds ", seeds_arg, ", ", threads, " thread(s); output in ", out_dir,
+    std::string seed_list;
+    for (auto s : seeds) seed_list += (seed_list.empty() ? "" : ",") + std::to_string(s);
+    log(cat("cringe-repro: tasks ", task, ", world ", world, ", seeds ", seed_list, ", ", threads, " thread(s); output in ", out_dir,
             " (progress also in progress.log)"));
 
     // Heartbeat: a progress line at least every 10 s while the work runs.
@@ -308,8 +310,6 @@ int main(int argc, char** argv) {
                          {"openblas_num_threads", std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS") : "unset"}}},
             {"seconds", seconds}};
         write_summary(out_dir, records, aggregates, comparisons, info);
-        std::string seed_list;
-        for (auto s : seeds) seed_list += (seed_list.empty() ? "" : ",") + std::to_string(s);
         const std::string tables = markdown_report(aggregates, records, comparisons, tasks, seed_list, world);
         cringe::io::write_file_atomically(std::filesystem::path(out_dir) / "results.md", tables);
         std::string samples = "# cringe-repro: greedy replies to the first test target prompts\n";

@@ -388,9 +388,10 @@ inline bool plot(const std::filesystem::path& out, const std::vector<Aggregate>&
                 ++n_rounds;
             }
         }
-        cringe::io::write_file_atomically(out / ("bars_" + task + ".dat"), bars.str());
-        cringe::io::write_file_atomically(out / ("scatter_" + task + ".dat"), scatter.str());
-        cringe::io::write_file_atomically(out / ("rounds_" + task + ".dat"), rounds.str());
+        // only the data of plots that are drawn (an empty data file would be a 0-byte file too)
+        if (n_bars > 0) cringe::io::write_file_atomically(out / ("bars_" + task + ".dat"), bars.str());
+        if (n_scatter > 0) cringe::io::write_file_atomically(out / ("scatter_" + task + ".dat"), scatter.str());
+        if (n_rounds > 0) cringe::io::write_file_atomically(out / ("rounds_" + task + ".dat"), rounds.str());
         for (const std::string ext : {"png", "svg"}) {
             const std::string term = ext == "png" ? "pngcairo noenhanced size 1000,700 font ',11'" : "svg noenhanced size 1000,700 font ',11'";
             gp << "set terminal " << term << "\nset lmargin 10\nset rmargin 4\nset bmargin 5\nset tmargin 3\nset grid ytics\n";
@@ -425,11 +426,12 @@ inline bool plot(const std::filesystem::path& out, const std::vector<Aggregate>&
     cringe::io::write_file_atomically(out / "plots.gp", gp.str());
     const auto result = spawn_capture({"gnuplot", "plots.gp"}, "", "gnuplot.log", out.string());
     bool complete = result.started && result.status == 0;
-    for (const auto& name : outputs) {  // never leave an empty image behind
+    outputs.push_back("gnuplot.log");  // empty when gnuplot had nothing to say
+    for (const auto& name : outputs) {  // never leave an empty image (or log) behind
         std::error_code ec;
         if (std::filesystem::exists(out / name, ec) && std::filesystem::file_size(out / name, ec) == 0) {
             std::filesystem::remove(out / name, ec);
-            complete = false;
+            if (name != "gnuplot.log") complete = false;
         }
     }
     if (!result.started) {

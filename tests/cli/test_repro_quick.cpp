@@ -26,7 +26,7 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     // provenance: commit (or "unknown"), command line, worlds and training parameters, seeds, machine
     const auto& run = summary.at("run");
     CHECK_FALSE(run.at("commit").get<std::string>().empty());
-    CHECK(run.at("command_line").size() == 6);
+    CHECK(run.at("command_line").size() == 8);  // the program, --quick, --threads 2, two --out DIR
     CHECK(run.at("worlds").at("safety").at("world") == "opener");
     CHECK(run.at("worlds").at("safety").at("options").at("replay_bad_rate").get<double>() == 0.4);
     CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
