@@ -1,42 +1,109 @@
 // cringe-repro - reproduces the shape of the CRINGE paper's safety and contradiction results at toy
-// scale on one CPU (shared spec reproduction.md sections 9-11; results in docs/reproduction.md).
+// scale on one CPU (docs/reproduction.md: the worlds, the protocol and the measured results).
 //
-//   cringe-repro                       3 seeds, both tasks, every method (~8 minutes on 2 cores)
+//   cringe-repro                       the default: safety in the opener world, 10 seeds, main methods
 //   cringe-repro --quick               the pipeline end to end in seconds (the test suite runs it)
-//   cringe-repro --task safety --seeds 1,2 --methods baseline,cringe_single --out results/
+//   cringe-repro --task all --world classic --seeds 1,2,3 --full     the earlier worlds, every method
 #include <CLI/CLI.hpp>
 
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
 #include <iostream>
 #include <set>
 #include <thread>
 
 #include "repro/report.hpp"
+#include "repro/spawn.hpp"
+
+#ifndef CRINGE_SOURCE_DIR
+#define CRINGE_SOURCE_DIR ""
+#endif
+
+namespace {
+
+/// The commit of the source tree this program was built from, asked of git at run time (no shell);
+/// "unknown" when git or the repository is not there. "+dirty" marks uncommitted changes to tracked files.
+std::string source_commit() {
+    const std::string dir = CRINGE_SOURCE_DIR;
+    if (dir.empty()) return "unknown";
+    const auto head = repro::spawn_capture({"git", "-C", dir, "rev-parse", "HEAD"});
+    if (!head.started || head.status != 0 || head.out.size() < 40) return "unknown";
+    const std::string commit = head.out.substr(0, 40);
+    const auto status = repro::spawn_capture({"git", "-C", dir, "status", "--porcelain", "--untracked-files=no"});
+    return commit + (status.started && status.status == 0 && !status.out.empty() ? "+dirty" : "");
+}
+
+/// The CPU model (first "model name" of /proc/cpuinfo), or "unknown".
+std::string cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("model name", 0) == 0) {
+            const auto colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+        }
+    return "unknown";
+}
+
+/// "1,2,3" -> {1, 2, 3}; only digits and commas (a "-1" must not wrap to 2^64 - 1).
+bool parse_seeds(const std::string& text, std::vector<std::uint64_t>& seeds) {
+    std::stringstream ss(text);
+    for (std::string s; std::getline(ss, s, ',');) {
+        if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+        seeds.push_back(std::stoull(s));
+    }
+    return !seeds.empty();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace repro;
-    CLI::App app{"cringe-repro: the CRINGE paper's ablations at toy scale"};
-    std::string task = "all", methods_arg, seeds_arg = "1,2,3", out_dir = "repro-out";
-    bool quick = false;
+    const Settings defaults;
+    CLI::App app{"cringe-repro: the CRINGE paper's experiments at toy scale (docs/reproduction.md)"};
+    std::string task = "safety", world = "opener", methods_arg, seeds_arg = "1,2,3,4,5,6,7,8,9,10", out_dir = "repro-out";
+    bool quick = false, full = false;
     std::size_t threads = std::min<std::size_t>(2, std::max(1u, std::thread::hardware_concurrency()));
+    std::size_t bootstrap = 2000;
     Settings settings;
-    app.add_option("--task", task, "safety, contradiction or all")->check(CLI::IsMember({"safety", "contradiction", "all"}));
-    app.add_option("--seeds", seeds_arg, "comma-separated seeds (each: its own world, model init and sampling)");
-    app.add_option("--methods", methods_arg, "comma-separated method names (default: all)");
+    app.footer(cat("Methods (--methods): pretrained, baseline, unlikelihood, cringe_single, cringe_iterative (= cringe_single with a 2nd round), "
+                   "pairwise_cringe, sigmoid_only, cringe_k1, cringe_detached, cringe_separate.\n"
+                   "Default run: the opener world's main methods (pretrained, baseline, unlikelihood and cringe_single at alpha 1, "
+                   "cringe_iterative 2 rounds); --full adds the alpha sweeps (UL 0.1/0.5/1/5, CRINGE 0.5/1/2/5) and the ablations. "
+                   "The classic worlds run every method.\n"));
+    app.add_option("--task", task, "safety, contradiction or all")->check(CLI::IsMember({"safety", "contradiction", "all"}))->capture_default_str();
+    app.add_option("--world", world, "safety world: opener (decision first + replay, the default) or classic (the earlier template world); "
+                                     "contradiction always uses its classic world")
+        ->check(CLI::IsMember({"opener", "classic"}))->capture_default_str();
+    app.add_option("--seeds", seeds_arg, "comma-separated seeds (each: its own world, model init and sampling)")->capture_default_str();
+    app.add_option("--methods", methods_arg, "comma-separated method names (default: the world's main methods; see below)");
+    app.add_flag("--full", full, "every method: alpha sweeps and ablations too (several times longer)");
     app.add_flag("--quick", quick, "a small end-to-end run (seconds): checks the pipeline, not the science");
     // TakeLast: tools/run.sh passes --out repro-out first, so a user's own --out wins
-    app.add_option("--out", out_dir, "output directory")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-    app.add_option("--threads", threads, "methods trained in parallel")->check(CLI::Range(1, 64));
-    app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps");
-    app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round");
+    app.add_option("--out", out_dir, "output directory")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->capture_default_str();
+    app.add_option("--threads", threads, "worker threads: seeds in parallel (methods, when fewer seeds than threads); results do not depend on it")->check(CLI::Range(1, 64))->capture_default_str();
+    app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps")->check(CLI::Range(1, 1000000))->capture_default_str();
+    app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round")->check(CLI::Range(1, 1000000))->capture_default_str();
+    app.add_option("--replay-bad-rate", settings.world.replay_bad_rate,
+                   "opener world lever: toxic-reply rate of the insult dialogues replayed in the unlabeled pool (default 0.4, chosen on validation)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying insult dialogues (default 0.4)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--samples-per-prompt", settings.samples_per_prompt, "iterative round: sampled replies per D0 prompt")
+        ->check(CLI::Range(1, 64))->capture_default_str();
+    app.add_option("--label-noise", settings.label_noise, "iterative round: the training labeler's flip rate")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    app.add_option("--bootstrap", bootstrap, "bootstrap replicates of the paired intervals")->check(CLI::Range(100, 100000))->capture_default_str();
     app.add_option("--positive-target-share", settings.positive_target_share,
-                   "data lever: share of D0's positives that answer a target prompt (the rest are ordinary dialogues)")->check(CLI::Range(0.0, 1.0));
+                   "classic data lever: share of D0's positives that answer a target prompt (the rest are ordinary dialogues)")
+        ->check(CLI::Range(0.0, 1.0))->capture_default_str();
     app.add_flag("--token-level", settings.token_level, "label D0's negatives per token: only the bad words are negative");
     app.add_flag("--token-level-ce-rest", settings.token_level_ce_rest, "with --token-level: train the rest of a bad reply with CE (default: ignore it)");
     bool no_negative_eos = false;
     app.add_flag("--no-negative-eos", no_negative_eos, "data lever: the EOS of a negative reply is not a negative target");
     bool unseen = false;
-    app.add_flag("--heldout-unseen", unseen, "world lever: held-out target templates never appear in pretraining");
-    app.add_option("--shared-frame", settings.world.negative_shared_frame, "world lever: share of bad replies built on a good reply's frame (0..1)");
+    app.add_flag("--heldout-unseen", unseen, "classic world lever: held-out target templates never appear in pretraining");
+    app.add_option("--shared-frame", settings.world.negative_shared_frame, "classic world lever: share of bad replies built on a good reply's frame (default 0.5)")
+        ->check(CLI::Range(0.0, 1.0));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -45,13 +112,9 @@ int main(int argc, char** argv) {
     settings.threads = threads;
     settings.negative_eos = !no_negative_eos;
     settings.world.heldout_in_pretrain = !unseen;
-    std::vector<Method> methods = all_methods();
     std::vector<std::uint64_t> seeds;
-    try {
-        std::stringstream ss(seeds_arg);
-        for (std::string s; std::getline(ss, s, ',');) seeds.push_back(std::stoull(s));
-    } catch (const std::exception&) {
-        std::cerr << "cringe-repro: --seeds '" << seeds_arg << "' is not a comma-separated list of non-negative integers\n";
+    if (!parse_seeds(seeds_arg, seeds)) {
+        std::cerr << "cringe-repro: --seeds '" << seeds_arg << "' is not a comma-separated list of non-negative integers (at most 18 digits each)\n";
         return 2;
     }
     if (quick) {
@@ -65,55 +128,190 @@ int main(int argc, char** argv) {
         settings.world.labeled = 120;
         settings.world.unlabeled = 120;
         settings.world.eval_target = 24;
+        settings.world.eval_valid_target = 24;
         settings.world.eval_ordinary = 16;
         settings.beam_prompts = 4;
         settings.samples_per_prompt = 1;
         if (!app.count("--seeds")) seeds = {1};
-        std::erase_if(methods, [](const Method& m) { return !m.main || m.name == "cringe_k1" || m.name == "cringe_detached"; });
+        if (!app.count("--task")) task = "all";
     }
+    const std::vector<std::string> tasks = task == "all" ? std::vector<std::string>{"safety", "contradiction"} : std::vector<std::string>{task};
+    // The methods of each task: the opener world's main table, or every method (classic worlds, --full).
+    auto methods_for = [&](const std::string& t) {
+        const bool opener = t == "safety" && world == "opener";
+        std::vector<Method> methods = opener && !full ? opener_methods() : all_methods();
+        if (quick && !full) std::erase_if(methods, [](const Method& m) { return !m.main || m.name == "cringe_k1" || m.name == "cringe_detached"; });
+        return methods;
+    };
+    std::set<std::string> wanted;
     if (!methods_arg.empty()) {
-        std::set<std::string> wanted;
         std::stringstream ss(methods_arg);
         for (std::string s; std::getline(ss, s, ',');) wanted.insert(s);
-        std::set<std::string> known;
-        for (const auto& m : methods) known.insert(m.name);
-        known.insert("cringe_iterative");
+        std::set<std::string> known = {"cringe_iterative"};
+        for (const auto& m : all_methods()) known.insert(m.name);
         for (const auto& w : wanted)
             if (!known.count(w)) {
-                std::cerr << "cringe-repro: --methods: unknown method '" << w << "'\n";
+                std::cerr << "cringe-repro: --methods: unknown method '" << w << "'; expected some of:";
+                for (const auto& k : known) std::cerr << " " << k;
+                std::cerr << "\n";
                 return 2;
             }
         if (wanted.count("cringe_iterative")) wanted.insert("cringe_single");
-        std::erase_if(methods, [&](const Method& m) { return !wanted.count(m.name); });
     }
-    const std::vector<std::string> tasks = task == "all" ? std::vector<std::string>{"safety", "contradiction"} : std::vector<std::string>{task};
-    try {
-        std::filesystem::create_directories(out_dir);
-        const auto start = std::chrono::steady_clock::now();
-        std::vector<Record> records;
-        auto report = [&](const Record& r) {
-            std::fprintf(stderr, "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (beam %.3f, sampled %.3f, lenient %.3f, well-formed %.3f) F1 %.3f ppl %.2f  [%.1f s]\n",
-                         r.task.c_str(), r.method.name.c_str(), r.method.alpha, r.round, static_cast<unsigned long long>(r.seed),
-                         r.metrics.target_accuracy, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.target_accuracy_lenient, r.metrics.wellformed,
-                         r.metrics.f1, r.metrics.ppl, r.seconds);
-        };
-        for (const auto& t : tasks)
-            for (auto seed : seeds) {
-                const auto out = t == "safety" ? run_task<cringe::data::SafetyWorld>(t, seed, methods, settings, report)
-                                               : run_task<cringe::data::ContradictionWorld>(t, seed, methods, settings, report);
-                records.insert(records.end(), out.begin(), out.end());
+    auto selected = [&](const std::string& t) {
+        std::vector<Method> methods = methods_for(t);
+        if (!wanted.empty()) {
+            if (!full) {  // a named ablation outside the default list still runs
+                for (const auto& m : all_methods())
+                    if (m.main && wanted.count(m.name) && std::ranges::none_of(methods, [&](const Method& x) { return x.name == m.name; }))
+                        methods.push_back(m);
             }
+            std::erase_if(methods, [&](const Method& m) { return !wanted.count(m.name); });
+            for (auto& m : methods)
+                if (m.name == "cringe_single" && !wanted.count("cringe_iterative")) m.rounds = 1;
+        }
+        return methods;
+    };
+
+    // The output directory: a clear error (exit 2) when it cannot be made.
+    {
+        std::error_code ec;
+        std::filesystem::create_directories(out_dir, ec);
+        if (ec || !std::filesystem::is_directory(out_dir)) {
+            std::cerr << "cringe-repro: --out '" << out_dir << "': cannot create the output directory"
+                      << (ec ? ": " + ec.message() : std::string(": a file of that name exists")) << "\n";
+            return 2;
+        }
+    }
+    std::ofstream log_file(std::filesystem::path(out_dir) / "progress.log", std::ios::trunc);
+    if (!log_file) {
+        std::cerr << "cringe-repro: --out '" << out_dir << "': cannot write progress.log there\n";
+        return 2;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    std::mutex log_lock;
+    auto log = [&](const std::string& line) {
+        const int s = static_cast<int>(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        char stamp[32];
+        std::snprintf(stamp, sizeof stamp, "[%02d:%02d] ", s / 60, s % 60);
+        std::lock_guard<std::mutex> guard(log_lock);
+        std::cerr << stamp << line << "\n" << std::flush;
+        log_file << stamp << line << "\n" << std::flush;
+    };
+    settings.log = log;
+
+    const std::string commit = source_commit();  // at start: the tree the run began from, not where it ended
+    std::vector<std::string> command;
+    for (int i = 0; i < argc; ++i) command.emplace_back(argv[i]);
+    std::size_t total_jobs = 0;
+    std::atomic<std::size_t> done_jobs{0};
+    for (const auto& t : tasks) total_jobs += seeds.size() * (1 + selected(t).size());  // pretraining + one job per method
+    std::string seed_list;
+    for (auto s : seeds) seed_list += (seed_list.empty() ? "" : ",") + std::to_string(s);
+    log(cat("cringe-repro: tasks ", task, ", world ", world, ", seeds ", seed_list, ", ", threads, " thread(s); output in ", out_dir,
+            " (progress also in progress.log)"));
+
+    // Heartbeat: a progress line at least every 10 s while the work runs.
+    std::atomic<bool> finished{false};
+    std::mutex beat_lock;
+    std::condition_variable beat;
+    std::thread heartbeat([&] {
+        std::unique_lock<std::mutex> lock(beat_lock);
+        while (!beat.wait_for(lock, std::chrono::seconds(10), [&] { return finished.load(); }))
+            log(cat("  ... working: ", activity().describe(), " (", done_jobs.load(), " of ", total_jobs, " jobs done)"));
+    });
+    auto stop_heartbeat = [&] {
+        {
+            std::lock_guard<std::mutex> guard(beat_lock);
+            finished = true;
+        }
+        beat.notify_all();
+        if (heartbeat.joinable()) heartbeat.join();
+    };
+
+    try {
+        std::vector<Record> records;
+        nlohmann::ordered_json world_info = nlohmann::ordered_json::object();
+        auto report = [&](const Record& r) {
+            ++done_jobs;
+            char line[512];
+            std::snprintf(line, sizeof line,
+                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f  [%.1f s]",
+                          r.task.c_str(), r.method.name.c_str(), r.method.alpha, r.round, static_cast<unsigned long long>(r.seed), r.metrics.target_accuracy,
+                          r.metrics.valid_accuracy, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.wellformed,
+                          r.metrics.margin, r.metrics.f1, r.metrics.ppl, r.seconds);
+            log(line);
+        };
+        for (const auto& t : tasks) {
+            const auto methods = selected(t);
+            const bool opener = t == "safety" && world == "opener";
+            world_info[t] = {{"world", opener ? "opener" : "classic"},
+                             {"finetune_steps", !opener && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
+                             {"options", opener ? options_json(resolve_options<cringe::data::OpenerSafetyWorld>(settings))
+                                                : t == "safety" ? options_json(resolve_options<cringe::data::SafetyWorld>(settings))
+                                                                : options_json(resolve_options<cringe::data::ContradictionWorld>(settings))}};
+            // Seeds run in parallel (one thread each) when there are at least as many seeds as threads,
+            // so pretraining keeps every core busy; otherwise one seed at a time, its methods in parallel.
+            // Every job is seeded by (seed, method), so the results do not depend on the split.
+            const std::size_t workers = std::min(threads, seeds.size());
+            Settings per_seed = settings;
+            // The classic worlds keep the fine-tuning length their documented results used (300 steps).
+            if (!opener && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
+            per_seed.threads = std::max<std::size_t>(1, threads / workers);
+            if (workers > 1) per_seed.progress = false;
+            std::mutex records_lock;
+            std::atomic<std::size_t> next_seed{0};
+            std::exception_ptr failure;
+            auto worker = [&] {
+                for (std::size_t i = next_seed++; i < seeds.size(); i = next_seed++) {
+                    try {
+                        const auto seed = seeds[i];
+                        auto on_pretrained = [&] { ++done_jobs; };
+                        const auto out = opener ? run_task<cringe::data::OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                         : t == "safety" ? run_task<cringe::data::SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                                         : run_task<cringe::data::ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained);
+                        std::lock_guard<std::mutex> guard(records_lock);
+                        records.insert(records.end(), out.begin(), out.end());
+                    } catch (...) {
+                        std::lock_guard<std::mutex> guard(records_lock);
+                        if (!failure) failure = std::current_exception();
+                    }
+                }
+            };
+            std::vector<std::thread> pool;
+            for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(worker);
+            worker();
+            for (auto& th : pool) th.join();
+            if (failure) std::rethrow_exception(failure);
+        }
+        stop_heartbeat();
+        // Records arrive in thread order; sort them so the outputs do not depend on --threads.
+        std::ranges::stable_sort(records, [](const Record& a, const Record& b) {
+            return std::tuple(a.task, a.seed, method_rank(a.method.name), a.method.alpha, a.method.k, a.round) <
+                   std::tuple(b.task, b.seed, method_rank(b.method.name), b.method.alpha, b.method.k, b.round);
+        });
         auto aggregates = aggregate(records);
         select_main_alpha(aggregates, records);
+        log("computing the paired bootstrap intervals ...");
+        const auto comparisons = compare_methods(records, tasks, bootstrap);
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        nlohmann::ordered_json info = {{"quick", quick}, {"seeds", seeds}, {"tasks", tasks}, {"threads", threads},
-                                       {"pretrain_steps", settings.pretrain_steps}, {"finetune_steps", settings.finetune_steps},
-                                       {"batch", settings.batch}, {"n_embd", settings.n_embd}, {"n_layer", settings.n_layer}, {"seconds", seconds}};
-        write_summary(out_dir, records, aggregates, info);
-        const std::string tables = markdown_tables(aggregates, tasks);
-        cringe::io::write_file_atomically(std::filesystem::path(out_dir) / "results.md",
-                                          "# cringe-repro results\n\nMean ± sample std over seeds " + seeds_arg + ". Metrics on held-out test prompts; "
-                                          "target accuracy is STRICT (well-formed AND safe/consistent).\n" + tables);
+        nlohmann::ordered_json info = {
+            {"commit", commit},
+            {"command_line", command},
+            {"quick", quick},
+            {"full", full},
+            {"tasks", tasks},
+            {"seeds", seeds},
+            {"methods", methods_arg.empty() ? "default" : methods_arg},
+            {"worlds", world_info},
+            {"training", settings_json(settings)},
+            {"bootstrap", {{"replicates", bootstrap}, {"seed", kBootstrapSeed}, {"interval", "95 % percentile, seeds then prompts resampled"}}},
+            {"machine", {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}, {"threads", threads},
+                         {"openblas_num_threads", std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS") : "unset"}}},
+            {"seconds", seconds}};
+        write_summary(out_dir, records, aggregates, comparisons, info);
+        const std::string tables = markdown_report(aggregates, records, comparisons, tasks, seed_list, world);
+        cringe::io::write_file_atomically(std::filesystem::path(out_dir) / "results.md", tables);
         std::string samples = "# cringe-repro: greedy replies to the first test target prompts\n";
         for (const auto& r : records) {
             samples += cat("\n## ", r.task, " ", r.method.name, " a=", r.method.alpha, " k=", r.method.k, " round ", r.round, " seed ", r.seed, "\n\n");
@@ -123,12 +321,17 @@ int main(int argc, char** argv) {
         std::string why;
         const bool plotted = plot(out_dir, aggregates, tasks, why);
         std::cout << tables << "\n";
-        std::cout << "wrote " << out_dir << "/summary.json, results.csv, results.md, samples.md" << (plotted ? ", plots (PNG and SVG)" : "") << " in "
-                  << static_cast<int>(seconds) << " s\n";
-        if (!plotted) std::cerr << "cringe-repro: no plots: " << why << "\n";
+        log(cat("wrote ", out_dir, "/summary.json, results.csv, results.md, samples.md, progress.log", plotted ? ", plots (PNG and SVG)" : "", " in ",
+                static_cast<int>(seconds), " s"));
+        if (!plotted) log("cringe-repro: no plots: " + why);
         return 0;
     } catch (const cringe::Error& e) {
-        std::cerr << "cringe-repro: " << e.what() << "\n";
+        stop_heartbeat();
+        log(cat("cringe-repro: ", e.what()));
+        return 2;
+    } catch (const std::exception& e) {
+        stop_heartbeat();
+        log(cat("cringe-repro: ", e.what()));
         return 2;
     }
 }

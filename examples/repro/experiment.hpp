@@ -1,17 +1,21 @@
 // examples/repro/experiment.hpp - one task of the CRINGE reproduction: pretrain, fine-tune every
 // method with the same model, steps and seeds (the loss swapped as a policy type), evaluate.
 //
-// Protocol: shared/spec/reproduction.md sections 9-11; docs/reproduction.md explains the choices.
+// Protocol and choices: docs/reproduction.md.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -20,6 +24,7 @@
 #include <cringe/cringe.hpp>
 #include <cringe/data/contradiction_world.hpp>
 #include <cringe/data/labeler.hpp>
+#include <cringe/data/opener_safety_world.hpp>
 #include <cringe/data/safety_world.hpp>
 #include <cringe/data/text_metrics.hpp>
 #include <cringe/data/tokenizer.hpp>
@@ -45,6 +50,11 @@ struct Metrics {
     double target_accuracy_sampled = 0;  // temperature-1 sampling: a graded view where greedy saturates
     double valid_accuracy = 0, valid_accuracy_sampled = 0;  // the same two on the VALIDATION prompts (alpha selection)
     double f1 = 0, ppl = 0, distinct2 = 0, neg_nll = 0;
+    // First-token margin (opener world only; NaN elsewhere): per test insult, log p(best safe opener) -
+    // log p(best bad opener) at the first reply position; > 0 means greedy decoding opens safely.
+    double margin = std::numeric_limits<double>::quiet_NaN(), valid_margin = std::numeric_limits<double>::quiet_NaN();
+    std::vector<std::uint8_t> strict_per_prompt;  // 1 when the greedy reply to test target prompt i is strict-correct
+    std::vector<double> margin_per_prompt;        // the margin of test target prompt i (empty outside the opener world)
     std::vector<std::string> examples;  // "prompt => greedy reply" for the first test target prompts (samples.md)
 };
 
@@ -59,14 +69,17 @@ struct Record {
 
 struct Settings {
     std::size_t n_embd = 64, n_layer = 2, n_head = 4, n_positions = 32;
-    std::size_t pretrain_steps = 1500, finetune_steps = 300, batch = 32;
+    std::size_t pretrain_steps = 1500, finetune_steps = 400, batch = 32;
     double pretrain_lr = 1e-3, finetune_lr = 3e-4;
     struct WorldSizes {
-        std::size_t pretrain = 20000, labeled = 2000, unlabeled = 4000, eval_target = 300, eval_ordinary = 200;
+        // 0: the world's default (WorldOptions; the opener world evaluates 1000 test and 500 validation insults)
+        std::size_t pretrain = 0, labeled = 0, unlabeled = 0, eval_target = 0, eval_valid_target = 0, eval_ordinary = 0;
+        double replay_bad_rate = -1;         // opener world lever; < 0: the world's default
+        double replay_share = -1;            // opener world lever; < 0: the world's default
         bool heldout_in_pretrain = true;     // held-out target templates appear in pretraining (with bad replies)
         double negative_shared_frame = -1;   // < 0: the world's default
     } world;                                 // the task's default bad-reply rate is applied on top
-    std::size_t eval_target = 300, eval_ordinary = 200, beam_prompts = 100;
+    std::size_t beam_prompts = 100;
     std::size_t samples_per_prompt = 2;  // iterative step: sampled replies per D0 prompt
     double positive_target_share = 1.0;  // share of D0's positives that answer a target prompt (lever)
     bool token_level = false;            // D0 negatives labelled per token (only the bad words are negative)
@@ -75,9 +88,84 @@ struct Settings {
     double label_noise = 0.05;           // the training labeler's flip rate
     std::size_t threads = 1;
     bool progress = true;
+    std::function<void(const std::string&)> log;  // progress lines (stderr and progress.log); empty: stderr
 };
 
-/// Methods of the default run; --quick keeps the main ones.
+/// What is running now (for the heartbeat line): labels of the jobs in flight.
+class Activity {
+public:
+    void begin(const std::string& label) {
+        std::lock_guard<std::mutex> guard(lock_);
+        running_.insert(label);
+    }
+    void end(const std::string& label) {
+        std::lock_guard<std::mutex> guard(lock_);
+        running_.erase(label);
+    }
+    std::string describe() const {
+        std::lock_guard<std::mutex> guard(lock_);
+        std::string out;
+        for (const auto& r : running_) out += (out.empty() ? "" : "; ") + r;
+        return out.empty() ? "between jobs" : out;
+    }
+
+private:
+    mutable std::mutex lock_;
+    std::multiset<std::string> running_;
+};
+
+inline Activity& activity() {
+    static Activity a;
+    return a;
+}
+
+/// Marks a job as running for its lifetime.
+struct ActivityScope {
+    explicit ActivityScope(std::string label) : label_(std::move(label)) { activity().begin(label_); }
+    ~ActivityScope() { activity().end(label_); }
+    ActivityScope(const ActivityScope&) = delete;
+    ActivityScope& operator=(const ActivityScope&) = delete;
+    std::string label_;
+};
+
+/// Order of methods in every output (the paper's table order).
+inline int method_rank(const std::string& name) {
+    static const std::vector<std::string> order = {"pretrained", "baseline", "unlikelihood", "cringe_single", "cringe_iterative",
+                                                   "pairwise_cringe", "sigmoid_only", "cringe_k1", "cringe_detached", "cringe_separate"};
+    const auto it = std::ranges::find(order, name);
+    return static_cast<int>(it - order.begin());
+}
+
+/// The world's options after the settings' overrides (0 / negative settings keep the world's default).
+template <class World>
+data::WorldOptions resolve_options(const Settings& settings) {
+    data::WorldOptions options = World::default_options();
+    const auto& s = settings.world;
+    auto set = [](std::size_t& field, std::size_t value) {
+        if (value > 0) field = value;
+    };
+    set(options.pretrain, s.pretrain);
+    set(options.labeled, s.labeled);
+    set(options.unlabeled, s.unlabeled);
+    set(options.eval_target, s.eval_target);
+    set(options.eval_valid_target, s.eval_valid_target);
+    set(options.eval_ordinary, s.eval_ordinary);
+    if (s.replay_bad_rate >= 0) options.replay_bad_rate = s.replay_bad_rate;
+    if (s.replay_share >= 0) options.replay_share = s.replay_share;
+    options.heldout_in_pretrain = s.heldout_in_pretrain;
+    if (s.negative_shared_frame >= 0) options.negative_shared_frame = s.negative_shared_frame;
+    return options;
+}
+
+/// Methods of the default run in the opener world: the paper's main table (alpha 1, k 5, 2 rounds).
+inline std::vector<Method> opener_methods() {
+    return {{.name = "pretrained", .loss = "none", .main = true},
+            {.name = "baseline", .loss = "cross_entropy", .main = true},
+            {.name = "unlikelihood", .loss = "unlikelihood", .alpha = 1.0, .main = true},
+            {.name = "cringe_single", .loss = "cringe", .alpha = 1.0, .main = true, .rounds = 2}};
+}
+
+/// Every method and sweep point (the classic worlds' default run, and --full).
 inline std::vector<Method> all_methods() {
     std::vector<Method> m;
     m.push_back({.name = "pretrained", .loss = "none", .main = true});
@@ -102,15 +190,8 @@ public:
 
     Task(std::string name, std::uint64_t seed, const Settings& settings)
         : name_(std::move(name)), seed_(seed), settings_(settings) {
-        data::WorldOptions options = World::default_options();
-        const auto& s = settings.world;
-        options.pretrain = s.pretrain;
-        options.labeled = s.labeled;
-        options.unlabeled = s.unlabeled;
-        options.eval_target = s.eval_target;
-        options.eval_ordinary = s.eval_ordinary;
-        options.heldout_in_pretrain = s.heldout_in_pretrain;
-        if (s.negative_shared_frame >= 0) options.negative_shared_frame = s.negative_shared_frame;
+        const data::WorldOptions options = resolve_options<World>(settings);
+        options_ = options;
         data_ = World::generate(seed, options);
         tokenizer_ = data::WordTokenizer::build({join(world_.vocabulary())});
         for (const auto& e : data_.pretrain) pretrain_.push_back(example(e.prompt, e.reply, loss::kUnlabeled));
@@ -159,6 +240,7 @@ public:
 
     /// The "pretrained BB1" analog: MLE on the full corpus, bad replies included.
     nn::Gpt<float> pretrain() const {
+        const ActivityScope scope(cat(name_, " seed ", seed_, ": pretraining (", settings_.pretrain_steps, " steps)"));
         nn::Gpt<float> model(model_config(), seed_);
         Rng rng(seed_ * 7 + 3);
         train::train(model, loss::CrossEntropy<float>{}, [&](std::size_t) { return sample(pretrain_, settings_.batch, rng); },
@@ -171,6 +253,7 @@ public:
     /// Fine-tunes a copy of `base` with `method`; returns one record per round.
     std::vector<Record> run(const nn::Gpt<float>& base, const Method& method) const {
         const auto start = std::chrono::steady_clock::now();
+        const ActivityScope scope(cat(name_, " seed ", seed_, ": ", method.name, " a=", method.alpha));
         std::vector<Record> records;
         nn::Gpt<float> model = base;
         if (method.loss == "none") {
@@ -357,6 +440,46 @@ private:
 
     static constexpr std::size_t kExamples = 12;
 
+    static double mean(const std::vector<double>& v) {
+        double total = 0;
+        for (double x : v) total += x;
+        return v.empty() ? 0.0 : total / static_cast<double>(v.size());
+    }
+
+    /// Per context: log p(best safe opener) - log p(best bad opener) for the first reply token, in
+    /// worlds that name their openers (the opener world); empty otherwise. Contexts of equal length
+    /// are batched together (at most 256 rows), so the result does not depend on the batching.
+    std::vector<double> first_token_margins(nn::Gpt<float>& model, const std::vector<Tokens>& contexts) const {
+        if constexpr (requires { World::bad_openers(); World::safe_openers(); }) {
+            auto ids = [&](const std::vector<std::string>& words) {
+                std::vector<std::size_t> out;
+                for (const auto& w : words) out.push_back(static_cast<std::size_t>(tokenizer_.encode(w).at(0)));
+                return out;
+            };
+            const auto safe = ids(World::safe_openers()), bad = ids(World::bad_openers());
+            std::map<std::size_t, std::vector<std::size_t>> by_length;
+            for (std::size_t i = 0; i < contexts.size(); ++i) by_length[contexts[i].size()].push_back(i);
+            std::vector<double> out(contexts.size(), 0.0);
+            for (const auto& [length, rows] : by_length)
+                for (std::size_t start = 0; start < rows.size(); start += 256) {
+                    std::vector<Tokens> chunk;
+                    for (std::size_t r = start; r < std::min(rows.size(), start + 256); ++r) chunk.push_back(contexts[rows[r]]);
+                    const auto logp = generate::detail::next_token_logprobs(model, chunk);
+                    for (std::size_t r = 0; r < chunk.size(); ++r) {
+                        double best_safe = -std::numeric_limits<double>::infinity(), best_bad = best_safe;
+                        for (auto v : safe) best_safe = std::max(best_safe, logp[r][v]);
+                        for (auto v : bad) best_bad = std::max(best_bad, logp[r][v]);
+                        out[rows[start + r]] = best_safe - best_bad;
+                    }
+                }
+            return out;
+        } else {
+            (void)model;
+            (void)contexts;
+            return {};
+        }
+    }
+
     /// Greedy decoding as every evaluation uses it: at most 20 new tokens, stop at EOS.
     generate::Options greedy_options() const {
         generate::Options o;
@@ -397,6 +520,7 @@ private:
 
     Metrics evaluate(nn::Gpt<float>& model) const {
         Metrics m;
+
         std::vector<Tokens> target_prompts, ordinary_prompts;
         std::vector<const data::EvalPrompt*> targets, ordinary;
         for (const auto& p : data_.test) {
@@ -418,6 +542,18 @@ private:
             if (i < kExamples)
                 m.examples.push_back(cat(targets[i]->prompt, " => ", reply, ok ? "" : "  [malformed]", safe ? "" : "  [bad]"));
         }
+        for (std::size_t i = 0; i < targets.size(); ++i)
+            m.strict_per_prompt.push_back(world_.wellformed(targets[i]->prompt, tokenizer_.decode(target_replies[i])) &&
+                                          world_.on_target(targets[i]->prompt, tokenizer_.decode(target_replies[i])));
+        m.margin_per_prompt = first_token_margins(model, target_prompts);
+        if (!m.margin_per_prompt.empty()) m.margin = mean(m.margin_per_prompt);
+        {
+            std::vector<Tokens> valid_prompts;
+            for (const auto& p : data_.valid)
+                if (p.target) valid_prompts.push_back(example(p.prompt, "", 0).context);
+            const auto vm = first_token_margins(model, valid_prompts);
+            if (!vm.empty()) m.valid_margin = mean(vm);
+        }
         const double nt = static_cast<double>(std::max<std::size_t>(targets.size(), 1));
         m.target_accuracy = static_cast<double>(strict) / nt;
         m.target_accuracy_lenient = static_cast<double>(lenient) / nt;
@@ -433,13 +569,14 @@ private:
         for (std::size_t i = 0; i < nb; ++i) beam_replies.push_back(generate::generate(model, {target_prompts[i]}, beam)[0]);
         const std::size_t beam_ok = strict_hits({targets.begin(), targets.begin() + static_cast<long>(nb)}, beam_replies);
         m.target_accuracy_beam = nb ? static_cast<double>(beam_ok) / static_cast<double>(nb) : 0.0;
-        // Sampling at temperature 1, two draws per prompt (fixed seed): how much probability mass the
-        // model puts on good replies, which greedy decoding hides once one mode dominates.
+        // Sampling at temperature 1, one draw per prompt (fixed seed): how much probability mass the
+        // model puts on good replies, which greedy decoding hides once one mode dominates. (Generation
+        // is the evaluation's main cost; two draws, as before the opener world, doubled it.)
         generate::Options sampled = greedy;
         sampled.strategy = generate::Strategy::sample;
         sampled.seed = seed_ * 7 + 6;
         std::size_t sampled_ok = 0, sampled_n = 0;
-        for (int draw = 0; draw < 2; ++draw) {
+        for (int draw = 0; draw < 1; ++draw) {
             sampled_ok += strict_hits(targets, generate::generate(model, target_prompts, sampled));
             sampled_n += targets.size();
             sampled.seed += 1;
@@ -466,9 +603,13 @@ private:
         return Record{name_, m, seed_, round, metrics, seconds};
     }
 
+    /// The world's options after the settings' overrides (summary.json records them).
+    const data::WorldOptions& world_options() const { return options_; }
+
     std::string name_;
     std::uint64_t seed_;
     Settings settings_;
+    data::WorldOptions options_;
     World world_;
     data::WorldData data_;
     data::WordTokenizer tokenizer_ = data::WordTokenizer::build({});
@@ -480,12 +621,15 @@ private:
 /// Runs every method of one task and seed; methods run on `settings.threads` threads.
 template <class World>
 std::vector<Record> run_task(const std::string& name, std::uint64_t seed, const std::vector<Method>& methods, const Settings& settings,
-                             const std::function<void(const Record&)>& on_record) {
+                             const std::function<void(const Record&)>& on_record, const std::function<void()>& on_pretrained = {}) {
     const Task<World> task(name, seed, settings);
     const auto started = std::chrono::steady_clock::now();
     const nn::Gpt<float> base = task.pretrain();
-    std::fprintf(stderr, "[%s seed %llu] pretrained (%zu parameters) in %.1f s\n", name.c_str(), static_cast<unsigned long long>(seed),
-                 base.parameter_count(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    const std::string line = cat("[", name, " seed ", seed, "] pretrained (", base.parameter_count(), " parameters) in ",
+                                 std::round(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() * 10) / 10, " s");
+    if (settings.log) settings.log(line);
+    else std::fprintf(stderr, "%s\n", line.c_str());
+    if (on_pretrained) on_pretrained();
     std::vector<Record> records;
     std::mutex lock;
     std::atomic<std::size_t> next{0};

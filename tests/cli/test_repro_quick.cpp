@@ -1,20 +1,39 @@
 // cringe-repro --quick: the reproduction pipeline end to end (not the science): every output file
-// exists and summary.json follows the contract of shared spec reproduction.md section 10.
+// exists and summary.json follows the output contract of docs/reproduction.md; the command's error handling.
 #include "../io/temp_dir.hpp"
 #include "../support/testing.hpp"
 #include "run_command.hpp"
 
 TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and plots", "[cli][repro]") {
     cringe_test::TempDir tmp;
-    const auto out = tmp.path() / "out";
+    // a quote and a command substitution in the path: gnuplot and git run without a shell, so nothing runs
+    const auto out = tmp.path() / "it's out $(touch INJECTED) `touch INJECTED2`";
     // two --out options, as `tools/run.sh --out DIR` gives: the last one wins, the first is never created
     const auto ignored = tmp.path() / "ignored";
-    const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --threads 2 --out '" + ignored.string() + "' --out '" +
-                                                out.string() + "'", "");
+    auto quoted = [](const std::filesystem::path& p) {  // single-quote for the test's own shell
+        std::string q = "'";
+        for (char c : p.string()) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return q + "'";
+    };
+    const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --threads 2 --out " + quoted(ignored) + " --out " + quoted(out), "");
     INFO(r.err);
     REQUIRE(r.status == 0);
-    CHECK_THAT(r.out, Catch::Contains("| cringe_single (α=1) |") && Catch::Contains("### contradiction"));
+    CHECK_THAT(r.out, Catch::Contains("| cringe_single (α=1) |") && Catch::Contains("## contradiction") && Catch::Contains("Paper vs here") &&
+                          Catch::Contains("| CRINGE - baseline | strict greedy accuracy |") && Catch::Contains("### Per seed"));
+    for (const auto& p : std::filesystem::recursive_directory_iterator(tmp.path())) CHECK(p.path().filename().string().rfind("INJECTED", 0) != 0);
+    CHECK_FALSE(std::filesystem::exists("INJECTED"));
     const auto summary = nlohmann::json::parse(cringe_test::slurp(out / "summary.json"));
+    // provenance: commit (or "unknown"), command line, worlds and training parameters, seeds, machine
+    const auto& run = summary.at("run");
+    CHECK_FALSE(run.at("commit").get<std::string>().empty());
+    CHECK(run.at("command_line").size() == 8);  // the program, --quick, --threads 2, two --out DIR
+    CHECK(run.at("worlds").at("safety").at("world") == "opener");
+    CHECK(run.at("worlds").at("safety").at("options").at("replay_bad_rate").get<double>() == 0.4);
+    CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
+    CHECK(run.at("seeds") == nlohmann::json::array({1}));
+    CHECK(run.at("machine").contains("cpu"));
+    CHECK(summary.at("comparisons").size() >= 4);
+    CHECK(std::filesystem::file_size(out / "progress.log") > 100);
     std::set<std::string> methods;
     std::size_t aggregates = 0;
     for (const auto& rec : summary.at("records")) {
@@ -43,9 +62,45 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     // samples.md: the greedy replies behind the numbers, one section per configuration and seed
     CHECK_THAT(cringe_test::slurp(out / "samples.md"), Catch::Contains("## safety baseline") && Catch::Contains(" => "));
     if (std::system("command -v gnuplot >/dev/null 2>&1") == 0)
-        for (const char* plot : {"f1_vs_accuracy_safety.png", "f1_vs_accuracy_safety.svg", "rounds_contradiction.png"})
+        for (const char* plot : {"f1_vs_accuracy_safety.png", "f1_vs_accuracy_safety.svg", "rounds_contradiction.png", "accuracy_safety.png", "accuracy_contradiction.svg"})
             CHECK(std::filesystem::file_size(out / plot) > 1000);
     // bad arguments are exit status 2
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --methods nonsense --quick", "").status == 2);
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --seeds x --quick", "").status == 2);
+    CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --seeds -1 --quick", "").status == 2);
+}
+
+TEST_CASE("cringe-repro: numbers out of range, a bad --out and --help", "[cli][repro]") {
+    cringe_test::TempDir tmp;
+    // a negative step count must not wrap to a huge size_t: exit 2, naming the flag and the range
+    for (const char* bad : {"--pretrain-steps -5", "--finetune-steps 0", "--threads 0", "--replay-bad-rate 1.5", "--bootstrap 5", "--label-noise -0.1"}) {
+        INFO(bad);
+        const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick " + bad + " --out '" + (tmp.path() / "x").string() + "'", "");
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::Contains(std::string(bad).substr(0, std::string(bad).find(' '))));
+    }
+    CHECK_FALSE(std::filesystem::exists(tmp.path() / "x"));
+    // an --out below a regular file cannot be created: a clear message and exit 2, not an uncaught exception
+    { std::ofstream(tmp.path() / "file") << "x"; }
+    const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --out '" + (tmp.path() / "file" / "sub").string() + "'", "");
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains("--out") && Catch::Contains("cannot create"));
+    // --help: the method names and the defaults
+    const auto help = cringe_test::run_command(std::string(CRINGE_REPRO) + " --help", "");
+    CHECK(help.status == 0);
+    CHECK_THAT(help.out, Catch::Contains("cringe_iterative") && Catch::Contains("pairwise_cringe") && Catch::Contains("1500") &&
+                             Catch::Contains("1,2,3,4,5,6,7,8,9,10") && Catch::Contains("opener"));
+}
+
+TEST_CASE("cringe-repro: a run with a subset of methods leaves no empty plot", "[cli][repro]") {
+    cringe_test::TempDir tmp;
+    const auto out = tmp.path() / "out";
+    const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --task safety --methods baseline --out '" + out.string() + "'", "");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    for (const auto& p : std::filesystem::directory_iterator(out)) {
+        INFO(p.path());
+        CHECK(std::filesystem::file_size(p.path()) > 0);
+    }
+    CHECK_FALSE(std::filesystem::exists(out / "rounds_safety.png"));  // no CRINGE rounds in this run
 }
