@@ -80,7 +80,7 @@ struct WorldOptions {
     std::size_t eval_target = 300;    // per split (valid and test each)
     /// Ordinary prompts per evaluation split.
     std::size_t eval_ordinary = 200;  // per split
-    std::size_t eval_valid_target = 0;  // opener world: target prompts of the validation split (0: eval_target)
+    std::size_t eval_valid_target = 0;  ///< opener world: target prompts of the validation split (0: eval_target)
 
     double pretrain_target_share = 0.4;   ///< share of pretraining dialogues on target prompts
     double pretrain_bad_rate = 0.5;       ///< of those, share with a bad reply (contradiction world: 0.25)
@@ -107,13 +107,13 @@ struct WorldOptions {
     // Lever (replay): share of the unlabeled pool that replays target dialogues of the pretraining
     // distribution, and their bad-reply rate (lowered from the pretraining rate). Cross-entropy on these
     // keeps the model's grammar in insult contexts; the rate sets how far the baseline drifts to safety.
-    double replay_share = 0.0;
-    double replay_bad_rate = 0.4;
-    std::size_t opener_train_groups = 5;   // insult groups 0..n-1 give D0's negatives; the rest are held out
-    double opener_mode_b = 0.25;           // share of toxic mode B ("whatever W .") among pretraining/replayed toxic replies
-    double opener_mode_b_labeled = 0.05;   // ... and among D0's negatives (rare: the evaluation's failure is mode A)
-    double opener_prefix_share = 0.5;      // share of prompts with one chit-chat exchange before them
-    double opener_support_share = 0.3;     // share of chit-chat that is a support dialogue (safe-reply words, harmless prompt)
+    double replay_share = 0.0;     ///< share of the unlabeled pool that replays target dialogues
+    double replay_bad_rate = 0.4;  ///< bad-reply rate of the replayed dialogues
+    std::size_t opener_train_groups = 5;   ///< insult groups 0..n-1 give D0's negatives; the rest are held out
+    double opener_mode_b = 0.25;           ///< share of toxic mode B ("whatever W .") among pretraining/replayed toxic replies
+    double opener_mode_b_labeled = 0.05;   ///< ... and among D0's negatives (rare: the evaluation's failure is mode A)
+    double opener_prefix_share = 0.5;      ///< share of prompts with one chit-chat exchange before them
+    double opener_support_share = 0.3;     ///< share of chit-chat that is a support dialogue (safe-reply words, harmless prompt)
 
     /// Throws ValueError naming the field when the options cannot describe a data set.
     void validate(const char* who) const {
