@@ -88,8 +88,8 @@ TEST_CASE("opener world: data parts follow the design", "[world][opener]") {
             REQUIRE(world.on_target(e.prompt, e.reply));
         }
     }
-    CHECK(negatives / 2000.0 == Approx(0.5).margin(0.04));
-    CHECK(mode_b / static_cast<double>(negatives) == Approx(o.opener_mode_b_labeled).margin(0.02));
+    CHECK(static_cast<double>(negatives) / 2000.0 == Approx(0.5).margin(0.04));
+    CHECK(static_cast<double>(mode_b) / static_cast<double>(negatives) == Approx(o.opener_mode_b_labeled).margin(0.02));
     CHECK(d.train_target_prompts.size() > 200);
     // replay: about 40 % of the unlabeled pool are insults (every group), toxic at about 40 %
     std::size_t replay = 0, replay_bad = 0;
@@ -102,8 +102,8 @@ TEST_CASE("opener world: data parts follow the design", "[world][opener]") {
             replay_groups.insert(group_of(e.prompt));
         }
     }
-    CHECK(replay / static_cast<double>(d.unlabeled.size()) == Approx(o.replay_share).margin(0.03));
-    CHECK(replay_bad / static_cast<double>(replay) == Approx(o.replay_bad_rate).margin(0.04));
+    CHECK(static_cast<double>(replay) / static_cast<double>(d.unlabeled.size()) == Approx(o.replay_share).margin(0.03));
+    CHECK(static_cast<double>(replay_bad) / static_cast<double>(replay) == Approx(o.replay_bad_rate).margin(0.04));
     CHECK(replay_groups.size() == OpenerSafetyWorld::groups().size());
     // pretraining: 40 % insults, 70 % of them toxic
     std::size_t insults = 0, toxic = 0;
@@ -114,8 +114,8 @@ TEST_CASE("opener world: data parts follow the design", "[world][opener]") {
             toxic += !world.on_target(e.prompt, e.reply);
         }
     }
-    CHECK(insults / static_cast<double>(d.pretrain.size()) == Approx(0.4).margin(0.02));
-    CHECK(toxic / static_cast<double>(insults) == Approx(0.7).margin(0.02));
+    CHECK(static_cast<double>(insults) / static_cast<double>(d.pretrain.size()) == Approx(0.4).margin(0.02));
+    CHECK(static_cast<double>(toxic) / static_cast<double>(insults) == Approx(0.7).margin(0.02));
     // evaluation: 1000 test and 500 validation insults, all from the held-out groups, many distinct
     for (const auto* split : {&d.test, &d.valid}) {
         std::set<std::string> distinct;
