@@ -6,6 +6,11 @@
 # (docs/errors.md, section "Fuzzing", which also describes a longer run).
 #   tools/fuzz.sh [seconds per harness, default 20] [harness ...]
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+  echo "harnesses: loss_request checkpoint pretrained training_state cringe_ref_cli (default: all)"
+  exit 0
+fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-20}
 shift || true

@@ -11,6 +11,10 @@
 #   CRINGE_SKIP_SANITIZE=1 CRINGE_SKIP_FUZZ=1 tools/test.sh  # the g++ pass only
 #   CRINGE_FUZZ_SECONDS=300 tools/test.sh                    # a longer fuzzing run (seconds per harness)
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash tools/install-deps.sh
