@@ -80,7 +80,7 @@ private:
         return flag;
     }
     std::unordered_map<std::size_t, std::vector<void*>> free_;
-    std::size_t cached_ = 0;
+    [[maybe_unused]] std::size_t cached_ = 0;  // bytes held in free_ (unread with CRINGE_NO_BUFFER_CACHE)
 };
 
 }  // namespace detail

@@ -156,7 +156,7 @@ TEST_CASE("training state: without LATEST, resume from the newest complete state
     using namespace state_integrity;
     cringe_test::TempDir tmp;
     const auto dir = tmp.path() / "run";
-    for (std::size_t step : {1, 2, 3}) save_uniform_state(dir, step, static_cast<float>(step));
+    for (std::size_t step = 1; step <= 3; ++step) save_uniform_state(dir, step, static_cast<float>(step));
     CHECK(entries(dir) == std::vector<std::string>{"LATEST", "state-2", "state-3"});  // one state of history
     std::filesystem::remove(dir / "LATEST");
     CHECK(loaded_step(dir) == 3u);

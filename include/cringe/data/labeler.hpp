@@ -58,7 +58,7 @@ private:
     /// 64-bit FNV-1a over the bytes: the same on every platform, unlike std::hash.
     static std::uint64_t fnv1a(const std::string& text) {
         std::uint64_t h = 0xcbf29ce484222325ULL;
-        for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ULL;
+        for (char ch : text) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
         return h;
     }
 

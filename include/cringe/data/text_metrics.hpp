@@ -19,7 +19,10 @@ namespace cringe::data {
 /// a space ("don't" -> "don t"); the articles a, an, the are dropped.
 inline std::vector<std::string> f1_tokens(const std::string& text) {
     std::string clean;
-    for (unsigned char c : text) clean += std::ispunct(c) ? ' ' : static_cast<char>(std::tolower(c));
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);  // <cctype> wants an unsigned char's value
+        clean += std::ispunct(c) ? ' ' : static_cast<char>(std::tolower(c));
+    }
     std::vector<std::string> out;
     for (auto& word : split_words(clean))
         if (word != "a" && word != "an" && word != "the") out.push_back(word);
