@@ -16,6 +16,7 @@
 
 #include "cringe/data/tokenizer.hpp"
 #include "cringe/io/checkpoint.hpp"
+#include "../support/child_process.hpp"
 #include "temp_dir.hpp"
 
 using cringe::IoError;
@@ -25,27 +26,6 @@ using cringe_test::write_bytes;
 namespace {
 namespace file_types {
 
-constexpr bool under_address_sanitizer() {
-#if defined(__SANITIZE_ADDRESS__)
-    return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    return true;
-#else
-    return false;
-#endif
-#else
-    return false;
-#endif
-}
-
-std::size_t virtual_memory_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::size_t pages = 0;
-    statm >> pages;
-    return pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-}
-
 /// Runs `call` in a child process killed after `seconds` (a hang becomes a failure, not a stuck
 /// test) and, when `extra_memory` > 0, with its address space limited to grow by that much (reading
 /// a huge file whole becomes a std::bad_alloc, not an OOM kill). Returns 0 when `call` threw an
@@ -53,31 +33,18 @@ std::size_t virtual_memory_bytes() {
 /// exception, 100 + n killed by signal n (SIGALRM = 14: it hung).
 int expect_io_error_in_child(const std::function<void()>& call, const std::string& phrase, unsigned seconds,
                              std::size_t extra_memory = 0) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::alarm(seconds);
-        if (extra_memory > 0) {
-            rlimit limit{};
-            ::getrlimit(RLIMIT_AS, &limit);
-            limit.rlim_cur = static_cast<rlim_t>(virtual_memory_bytes() + extra_memory);
-            if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(90);
-        }
-        int code = 1;
+    return cringe_test::run_in_child(seconds, extra_memory, [&] {
         try {
             call();
         } catch (const IoError& e) {
-            code = std::string(e.what()).find(phrase) != std::string::npos ? 0 : 2;
+            return std::string(e.what()).find(phrase) != std::string::npos ? 0 : 2;
         } catch (const std::bad_alloc&) {
-            code = 3;
+            return 3;
         } catch (...) {
-            code = 4;
+            return 4;
         }
-        ::_exit(code);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+        return 1;
+    });
 }
 
 /// A file of `size` bytes that starts with `head` and is sparse after it (no disk space used).
@@ -129,7 +96,7 @@ TEST_CASE("a device is not a file to read", "[io][file_types]") {
 // (103 s, 5.9 GB of memory) before it was rejected. The files here are sparse: they use no disk.
 TEST_CASE("a huge file is refused from its header or its size, without being read", "[io][file_types][limits]") {
     using namespace file_types;
-    if (under_address_sanitizer()) {
+    if (cringe_test::under_address_sanitizer()) {
         WARN("skipped: AddressSanitizer reserves terabytes of address space, so RLIMIT_AS cannot bound it");
         return;
     }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cringe/io/checkpoint.hpp"
+#include "../support/child_process.hpp"
 #include "temp_dir.hpp"
 
 using Catch::Matchers::Contains;
@@ -24,49 +25,13 @@ using cringe_test::write_bytes;
 namespace {
 namespace pretrained_validation {
 
-/// AddressSanitizer maps its shadow memory up front, which an address-space limit cannot work with.
-constexpr bool under_address_sanitizer() {
-#if defined(__SANITIZE_ADDRESS__)
-    return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    return true;
-#else
-    return false;
-#endif
-#else
-    return false;
-#endif
-}
-
 GptConfig tiny_config() { return GptConfig{.vocab_size = 9, .n_positions = 6, .n_embd = 8, .n_layer = 2, .n_head = 2}; }
 
-/// The process's current virtual memory size in bytes (/proc/self/statm, first field in pages).
-std::size_t virtual_memory_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::size_t pages = 0;
-    statm >> pages;
-    return pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-}
-
 /// Runs `body` in a child process whose address space may grow by at most `extra` bytes and returns
-/// its exit status (`body`'s return value; 100 + n for a signal). An allocation past the limit is a
-/// std::bad_alloc in the child instead of an out-of-memory kill of the test machine.
+/// its exit status (`body`'s return value; 100 + n for a signal).
 template <class Body>
 int run_with_address_space_limit(std::size_t extra, Body body) {
-    const pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        rlimit limit{};
-        ::getrlimit(RLIMIT_AS, &limit);
-        limit.rlim_cur = static_cast<rlim_t>(virtual_memory_bytes() + extra);
-        int code = 90;
-        if (::setrlimit(RLIMIT_AS, &limit) == 0) code = body();
-        ::_exit(code);  // skip Catch's and the library's exit handlers in the child
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+    return cringe_test::run_in_child(0, extra, body);
 }
 
 void write_config(const std::filesystem::path& dir, const std::string& sizes) {
@@ -81,7 +46,7 @@ void write_config(const std::filesystem::path& dir, const std::string& sizes) {
 // asked for ~50 GB and the process was OOM-killed without a message.
 TEST_CASE("a small config describing a huge model beside small weights is refused before allocating", "[io][checkpoint][limits]") {
     using namespace pretrained_validation;
-    if (under_address_sanitizer()) {
+    if (cringe_test::under_address_sanitizer()) {
         WARN("skipped: AddressSanitizer reserves terabytes of address space, so RLIMIT_AS cannot bound it");
         return;
     }

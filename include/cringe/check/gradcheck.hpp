@@ -261,6 +261,78 @@ inline std::string first_non_finite_output(const Tensor<Dual<double>>& y) {
     return "outputs finite, their sum with the cotangent is not";
 }
 
+/// The elements of an input of n elements to check: all of them, or `max` drawn without replacement
+/// (a partial Fisher-Yates shuffle) when max > 0 and n > max.
+inline std::vector<std::size_t> elements_to_check(std::size_t n, std::size_t max, Rng& rng) {
+    std::vector<std::size_t> elements(n);
+    std::iota(elements.begin(), elements.end(), std::size_t{0});
+    if (max && n > max) {
+        for (std::size_t k = 0; k < max; ++k) std::swap(elements[k], elements[k + rng.below(n - k)]);
+        elements.resize(max);
+    }
+    return elements;
+}
+
+/// The comparisons of one check (gradcheck, gradgradcheck) tallied into its report: the largest
+/// errors, the failed elements, the worst comparison, and whether anything was not exactly 0.
+struct ComparisonTally {
+    GradcheckReport& report;
+    std::vector<GradcheckFailure> failures;
+    double worst_ratio = -1.0;
+    bool any_nonzero = false;  // some analytic value or reference is not exactly 0
+
+    /// Compares analytic value `a` of input i, element j (of `shape`) with the reference value `r`:
+    /// it passes when |a - r| <= atol + rtol |r|. Returns false, and counts it, when r is not finite:
+    /// the reference is to blame, not the gradient, so that is not a failure.
+    template <class S>
+    bool compare(const char* reference, std::size_t i, std::size_t j, const S& shape, double a, double r,
+                 double atol, double rtol, bool& element_failed) {
+        if (!std::isfinite(r)) {
+            ++report.reference_not_finite;
+            return false;
+        }
+        any_nonzero = any_nonzero || a != 0.0 || r != 0.0;
+        const double abs_err = std::abs(a - r);
+        const double rel_err = abs_err / std::max(std::abs(r), std::numeric_limits<double>::min());
+        double ratio = abs_err / (atol + rtol * std::abs(r));
+        if (std::isnan(ratio)) ratio = std::numeric_limits<double>::infinity();  // a NaN gradient
+        if (std::isfinite(abs_err)) report.max_abs_error = std::max(report.max_abs_error, abs_err);
+        else report.max_abs_error = std::numeric_limits<double>::infinity();
+        if (std::abs(r) > atol) report.max_rel_error = std::max(report.max_rel_error, rel_err);
+        if (ratio > 1.0) {
+            report.passed = false;
+            if (!element_failed) ++report.elements_failed;
+            element_failed = true;
+            failures.push_back({i, j, unravel(j, shape), reference, a, r, abs_err, ratio});
+        }
+        if (ratio > worst_ratio) {
+            worst_ratio = ratio;
+            report.worst_reference = reference;
+            report.worst_input = i;
+            report.worst_element = j;
+            report.worst_analytic = a;
+            report.worst_reference_value = r;
+        }
+        return true;
+    }
+
+    /// A non-finite analytic value that no reference could test: a failure of its own.
+    template <class S>
+    void fail_not_finite(const char* why, std::size_t i, std::size_t j, const S& shape, double a) {
+        report.passed = false;
+        ++report.elements_failed;
+        failures.push_back({i, j, unravel(j, shape), why, a, std::numeric_limits<double>::quiet_NaN(),
+                            std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()});
+    }
+
+    /// Moves the worst `max_reported` failures, worst first, into the report.
+    void report_failures(std::size_t max_reported) {
+        std::stable_sort(failures.begin(), failures.end(), [](const auto& p, const auto& q) { return p.ratio > q.ratio; });
+        if (failures.size() > max_reported) failures.resize(max_reported);
+        report.worst_failures = std::move(failures);
+    }
+};
+
 }  // namespace detail
 
 /// Checks the gradients of `f` (Vars in, scalar Var out) at `inputs` against finite differences and dual numbers.
@@ -343,55 +415,15 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
         return report;
     }
 
-    double worst_ratio = -1.0;
-    bool any_nonzero = false;            // some analytic gradient or reference is not exactly 0
+    detail::ComparisonTally tally{report, {}};
     std::size_t exact_not_finite = 0, fd_not_finite = 0, unchecked = 0;
     std::string first_exact_reason, first_fd_reason;
-    std::vector<GradcheckFailure> failures;
-    // Compares one element with one reference; returns true when it could be compared.
-    auto compare = [&](const char* reference, std::size_t i, std::size_t j, double a, double r, double atol,
-                       double rtol, bool& element_failed) {
-        if (!std::isfinite(r)) {  // the reference is to blame, not the gradient: not a failure
-            ++report.reference_not_finite;
-            return false;
-        }
-        any_nonzero = any_nonzero || a != 0.0 || r != 0.0;
-        const double abs_err = std::abs(a - r);
-        const double rel_err = abs_err / std::max(std::abs(r), std::numeric_limits<double>::min());
-        double ratio = abs_err / (atol + rtol * std::abs(r));
-        if (std::isnan(ratio)) ratio = std::numeric_limits<double>::infinity();  // a NaN gradient
-        if (std::isfinite(abs_err)) report.max_abs_error = std::max(report.max_abs_error, abs_err);
-        else report.max_abs_error = std::numeric_limits<double>::infinity();
-        if (std::abs(r) > atol) report.max_rel_error = std::max(report.max_rel_error, rel_err);
-        if (ratio > 1.0) {
-            report.passed = false;
-            if (!element_failed) ++report.elements_failed;
-            element_failed = true;
-            failures.push_back({i, j, detail::unravel(j, inputs[i].shape()), reference, a, r, abs_err, ratio});
-        }
-        if (ratio > worst_ratio) {
-            worst_ratio = ratio;
-            report.worst_reference = reference;
-            report.worst_input = i;
-            report.worst_element = j;
-            report.worst_analytic = a;
-            report.worst_reference_value = r;
-        }
-        return true;
-    };
 
     std::vector<Tensor<Dual<double>>> dual_inputs;
     for (const auto& x : inputs) dual_inputs.push_back(tensor_cast<Dual<double>>(x));
 
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        std::vector<std::size_t> elements(inputs[i].size());
-        std::iota(elements.begin(), elements.end(), std::size_t{0});
-        if (options.max_elements_per_input && elements.size() > options.max_elements_per_input) {
-            for (std::size_t k = 0; k < options.max_elements_per_input; ++k)  // partial Fisher-Yates
-                std::swap(elements[k], elements[k + rng.below(elements.size() - k)]);
-            elements.resize(options.max_elements_per_input);
-        }
-        for (std::size_t j : elements) {
+        for (std::size_t j : detail::elements_to_check(inputs[i].size(), options.max_elements_per_input, rng)) {
             ++report.elements_checked;
             const double a = analytic[i].data()[j];
             bool element_failed = false, compared = false;
@@ -404,7 +436,7 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
                 probe[i].data()[j] = x0 - h;
                 const Tensor<double> down = detail::run_forward<double>(f, probe);
                 const double r = detail::contracted_difference(u, up, down) / (2 * h);
-                if (compare("finite differences", i, j, a, r, options.fd_atol, options.fd_rtol, element_failed))
+                if (tally.compare("finite differences", i, j, inputs[i].shape(), a, r, options.fd_atol, options.fd_rtol, element_failed))
                     compared = true;
                 else if (fd_not_finite++ == 0)
                     first_fd_reason = cat("at input ", i, " ", detail::index_str(j, inputs[i].shape()),
@@ -416,25 +448,18 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
                 dual_inputs[i].data()[j].der = 0.0;
                 double r = 0.0;
                 for (std::size_t k = 0; k < u.size(); ++k) r += u.data()[k] * yd.data()[k].der;
-                if (compare("exact (dual numbers)", i, j, a, r, options.exact_atol, options.exact_rtol, element_failed))
+                if (tally.compare("exact (dual numbers)", i, j, inputs[i].shape(), a, r, options.exact_atol, options.exact_rtol, element_failed))
                     compared = true;
                 else if (exact_not_finite++ == 0)
                     first_exact_reason = cat("at input ", i, " ", detail::index_str(j, inputs[i].shape()),
                                              ": dual forward ", detail::first_non_finite_output(yd));
             }
             if (!compared) ++unchecked;
-            if (!std::isfinite(a) && !element_failed) {  // a non-finite gradient no reference could test
-                report.passed = false;
-                ++report.elements_failed;
-                failures.push_back({i, j, detail::unravel(j, inputs[i].shape()), "no finite reference", a,
-                                    std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
-                                    std::numeric_limits<double>::infinity()});
-            }
+            if (!std::isfinite(a) && !element_failed)  // a non-finite gradient no reference could test
+                tally.fail_not_finite("no finite reference", i, j, inputs[i].shape(), a);
         }
     }
-    std::stable_sort(failures.begin(), failures.end(), [](const auto& p, const auto& q) { return p.ratio > q.ratio; });
-    if (failures.size() > options.max_reported_failures) failures.resize(options.max_reported_failures);
-    report.worst_failures = std::move(failures);
+    tally.report_failures(options.max_reported_failures);
     if (report.elements_failed > 0)
         report.problems.push_back(cat(report.elements_failed, " of ", report.elements_checked,
                                       " elements: analytic gradient disagrees with a reference"));
@@ -457,7 +482,7 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
     } else if (report.elements_checked == 0 || unchecked == report.elements_checked) {
         report.vacuous = true;
         report.warnings.push_back("no element was compared with a reference");
-    } else if (!any_nonzero) {
+    } else if (!tally.any_nonzero) {
         report.vacuous = true;
         report.warnings.push_back("every gradient and every reference is exactly 0: zeros agreed with zeros");
         report.warnings.push_back("so the check says nothing about the backward (pick inputs where f is not flat)");

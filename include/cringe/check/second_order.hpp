@@ -204,59 +204,19 @@ GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const G
         nested.push_back(std::move(t));
     }
 
-    double worst_ratio = -1.0;
-    bool any_nonzero = false;
-    std::vector<GradcheckFailure> failures;
-    auto compare = [&](const char* reference, std::size_t i, std::size_t j, double a, double r, double atol, double rtol,
-                       bool& element_failed) {
-        if (!std::isfinite(r)) {
-            ++report.reference_not_finite;
-            return;
-        }
-        any_nonzero = any_nonzero || a != 0.0 || r != 0.0;
-        const double abs_err = std::abs(a - r);
-        double ratio = abs_err / (atol + rtol * std::abs(r));
-        if (std::isnan(ratio)) ratio = std::numeric_limits<double>::infinity();
-        report.max_abs_error = std::max(report.max_abs_error, std::isfinite(abs_err) ? abs_err : std::numeric_limits<double>::infinity());
-        if (std::abs(r) > atol) report.max_rel_error = std::max(report.max_rel_error, abs_err / std::abs(r));
-        if (ratio > 1.0) {
-            report.passed = false;
-            if (!element_failed) ++report.elements_failed;
-            element_failed = true;
-            failures.push_back({i, j, detail::unravel(j, inputs[i].shape()), reference, a, r, abs_err, ratio});
-        }
-        if (ratio > worst_ratio) {
-            worst_ratio = ratio;
-            report.worst_reference = reference;
-            report.worst_input = i;
-            report.worst_element = j;
-            report.worst_analytic = a;
-            report.worst_reference_value = r;
-        }
-    };
+    detail::ComparisonTally tally{report, {}};
 
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        std::vector<std::size_t> elements(inputs[i].size());
-        std::iota(elements.begin(), elements.end(), std::size_t{0});
-        if (options.max_elements_per_input && elements.size() > options.max_elements_per_input) {
-            for (std::size_t k = 0; k < options.max_elements_per_input; ++k)
-                std::swap(elements[k], elements[k + rng.below(elements.size() - k)]);
-            elements.resize(options.max_elements_per_input);
-        }
-        for (std::size_t j : elements) {
+        for (std::size_t j : detail::elements_to_check(inputs[i].size(), options.max_elements_per_input, rng)) {
             ++report.elements_checked;
             const double a = dual_grads[i].data()[j].der;  // (H_u v)_j
             bool element_failed = false;
             if (!std::isfinite(a)) {
-                report.passed = false;
-                ++report.elements_failed;
+                tally.fail_not_finite("(none: H v is not finite)", i, j, inputs[i].shape(), a);
                 element_failed = true;
-                failures.push_back({i, j, detail::unravel(j, inputs[i].shape()), "(none: H v is not finite)", a,
-                                    std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
-                                    std::numeric_limits<double>::infinity()});
             }
             if (options.finite_differences)
-                compare("finite differences of the gradient", i, j, a,
+                tally.compare("finite differences of the gradient", i, j, inputs[i].shape(), a,
                         (g_up[i].data()[j] - g_down[i].data()[j]) / (2 * h), options.fd_atol, options.fd_rtol, element_failed);
             if (options.exact) {
                 nested[i].data()[j].der = Dual<double>(1.0);
@@ -264,19 +224,17 @@ GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const G
                 nested[i].data()[j].der = Dual<double>(0.0);
                 double r = 0.0;
                 for (std::size_t k = 0; k < u.size(); ++k) r += u.data()[k] * y.data()[k].der.der;
-                compare("exact (nested dual numbers)", i, j, a, r, options.exact_atol, options.exact_rtol, element_failed);
+                tally.compare("exact (nested dual numbers)", i, j, inputs[i].shape(), a, r, options.exact_atol, options.exact_rtol, element_failed);
             }
         }
     }
-    std::stable_sort(failures.begin(), failures.end(), [](const auto& p, const auto& q) { return p.ratio > q.ratio; });
-    if (failures.size() > options.max_reported_failures) failures.resize(options.max_reported_failures);
-    report.worst_failures = std::move(failures);
+    tally.report_failures(options.max_reported_failures);
     if (report.elements_failed > 0)
         report.problems.push_back(cat(report.elements_failed, " of ", report.elements_checked,
                                       " elements: H v disagrees with a reference"));
     if (report.reference_not_finite > 0)
         report.warnings.push_back(cat("a reference is not finite at ", report.reference_not_finite, " comparison(s)"));
-    if (report.elements_checked > 0 && !any_nonzero) {
+    if (report.elements_checked > 0 && !tally.any_nonzero) {
         report.vacuous = true;
         report.warnings.push_back("every second derivative is exactly 0: f is linear here (or piecewise so)");
         report.warnings.push_back("so the check says nothing about how the backward depends on x");
