@@ -121,6 +121,21 @@ TEST_CASE("gradgradcheck: softmax family along every axis, layer_norm", "[second
                           {random_tensor({2, 4}, 208), random_tensor({4}, 209), random_tensor({4}, 210)});
 }
 
+// Linear ops (reshape, permute, slice, concat, embedding, gather) have no second derivative of their
+// own; between smooth ops they must still carry the outer dual's tangents through their backward.
+TEST_CASE("gradgradcheck: shape ops, concat, embedding and gather between smooth ops", "[second-order][gradcheck]") {
+    using second_order_tests::require_gradgradcheck;
+    const auto x = random_tensor({2, 3, 4}, 211), y = random_tensor({2, 2, 4}, 212);
+    require_gradgradcheck([](auto&, const auto& v) { return tanh(reshape(v[0] * v[0], {6, 4})); }, {x});
+    require_gradgradcheck([](auto&, const auto& v) { return tanh(permute(v[0] * v[0], {2, 0, 1})); }, {x});
+    require_gradgradcheck([](auto&, const auto& v) { return exp(slice(tanh(v[0]), 1, 1, 3)); }, {x});
+    require_gradgradcheck([](auto&, const auto& v) { return tanh(concat(std::vector{v[0] * v[0], tanh(v[1])}, 1)); }, {x, y});
+    const IdTensor ids_bt = ids({{0, 2, 2}, {1, 0, 3}});
+    require_gradgradcheck([&](auto&, const auto& v) { return tanh(embedding(v[0], ids_bt) * 2.0); }, {random_tensor({4, 3}, 213)});
+    const IdTensor picks = ids({{3, 0, 1}, {2, 2, 0}});
+    require_gradgradcheck([&](auto&, const auto& v) { return exp(gather_last(tanh(v[0]), picks)); }, {x});
+}
+
 TEST_CASE("gradgradcheck: piecewise-linear ops have zero second derivative (and say so)", "[second-order][gradcheck]") {
     using second_order_tests::require_gradgradcheck;
     GradcheckOptions kinked;

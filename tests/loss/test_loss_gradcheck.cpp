@@ -97,3 +97,34 @@ TEST_CASE("losses compose with ops upstream: logits = x W, gradient reaches W", 
         return Cringe<S>{}(matmul(v[0], v[1]), batch, Sampler{nullptr, &sampled}).loss;
     }, {random_tensor({2, 2, 3}, 1), random_tensor({3, 4}, 2)});
 }
+
+// Second order through the fused closed-form backwards: forward over reverse (the tape in dual
+// numbers) against nested dual numbers and finite differences of the gradient (docs/gradcheck.md,
+// "Second order"). Policies with a detached quantity (CRINGE's detach_positive, pairwise CRINGE's
+// default detached gate) are a training rule, not the gradient of a function, and are not checked here.
+namespace {
+namespace loss_second_order {
+template <template <class> class P, class Make>
+void require_policy_gradgradcheck(Make make) {
+    const Batch batch{ids({{3, 2, 0}, {1, 4, 2}}), {0, 1}, 0, {{1, 0}}};
+    const IdTensor sampled = ids({{0, 1, 2}, {3, 0, 1}});
+    const GradcheckReport report = gradgradcheck([&](auto&, const auto& x) {
+        using S = typename std::decay_t<decltype(x[0])>::value_type;
+        const P<S> policy = make.template operator()<S>();
+        return policy(x[0], batch, Sampler{nullptr, &sampled}).loss;
+    }, {random_tensor({2, 3, 5}, 7, 2.0)});
+    INFO(report.message());
+    REQUIRE(report.passed);
+    REQUIRE_FALSE(report.vacuous);
+}
+}  // namespace loss_second_order
+}  // namespace
+
+TEST_CASE("every policy: second order (gradgradcheck) through the fused backward", "[loss][gradcheck][second-order]") {
+    using loss_second_order::require_policy_gradgradcheck;
+    require_policy_gradgradcheck<CrossEntropy>([]<class S>() { return CrossEntropy<S>{}; });
+    require_policy_gradgradcheck<Unlikelihood>([]<class S>() { return Unlikelihood<S>{}; });
+    require_policy_gradgradcheck<Cringe>([]<class S>() { return Cringe<S>{}; });
+    require_policy_gradgradcheck<SigmoidOnly>([]<class S>() { return SigmoidOnly<S>{}; });
+    require_policy_gradgradcheck<PairwiseCringe>([]<class S>() { PairwiseCringe<S> p; p.detach_gate = false; return p; });
+}
