@@ -1,7 +1,7 @@
 // bench/bench_train_step.cpp - one full training step of the GPT-2-style model, as PyTorch's
 // reference step (shared reference/torch_gpt_bench.py) does it.
 //
-//   train_step/<config>/<dtype>/<loss>    config tiny | small | medium (shared reference/perf-baseline.md),
+//   train_step/<config>/<dtype>/<loss>    config tiny | small | medium (docs/performance.md),
 //                                         loss ce | ul | cringe
 // One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
 // no dropout, no clipping (the PyTorch step has neither). Data: 4 fixed random [B, T+1] sequences,
@@ -32,7 +32,7 @@ struct BenchConfig {
     std::size_t vocab, d_model, layers, heads, seq, batch;
 };
 
-// shared reference/perf-baseline.md, table "Configs"
+// docs/performance.md, the configs table
 constexpr BenchConfig kConfigs[] = {
     {"tiny", 64, 64, 2, 4, 32, 16},
     {"small", 256, 128, 4, 4, 64, 16},

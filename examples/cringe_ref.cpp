@@ -1,4 +1,4 @@
-// cringe-ref - the library's reference semantics as a JSON-in, JSON-out command (shared spec oracle.md).
+// cringe-ref - the library's reference semantics as a JSON-in, JSON-out command (docs/transformer.md, "The cringe-ref model commands"; docs/losses.md for `loss`).
 //
 //   cringe-ref loss   [--in FILE]                        loss value, d loss/d logits, sampled ids
 //   cringe-ref init   --config C.json --seed N --out DIR  a fresh GPT in the Hugging Face layout

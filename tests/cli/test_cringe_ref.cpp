@@ -1,4 +1,4 @@
-// The cringe-ref command (shared spec oracle.md): results, and exit status 2 with one line on
+// The cringe-ref command (docs/transformer.md, "The cringe-ref model commands"): results, and exit status 2 with one line on
 // stderr (naming the field or file) and nothing on stdout for every malformed input.
 #include "../io/temp_dir.hpp"
 #include "../support/testing.hpp"

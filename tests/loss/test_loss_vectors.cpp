@@ -1,4 +1,4 @@
-// The spec's test vectors (shared/spec/losses.md section 8) and the edge-case rules.
+// The spec's test vectors (restated in docs/losses.md, "Cross-implementation fixtures and the spec's test vectors") and the edge-case rules.
 #include "../support/testing.hpp"
 
 using namespace cringe;

@@ -83,7 +83,7 @@ TEST_CASE("layer_norm: values and gradient checks", "[ops][layer_norm][gradcheck
     REQUIRE_THROWS_WITH(layer_norm(x, b, tape.constant(zeros<double>({3}))), Catch::Contains("layer_norm") && Catch::Contains("[3]"));
 }
 
-// guides/stack.md: xtensor 0.24.3 computes wrong values (and reads out of bounds) for a LAZY keep_dims
+// docs/pitfalls.md: xtensor 0.24.3 computes wrong values (and reads out of bounds) for a LAZY keep_dims
 // reduction used inside an expression. cringe never writes that pattern; this test pins the safe form
 // (evaluate first) against our softmax, so a refactor towards the lazy form is caught.
 TEST_CASE("regression: softmax is not the lazy xtensor keep_dims pattern", "[ops][regression][xtensor]") {

@@ -1,4 +1,4 @@
-// cringe/io/loss_request.hpp - the JSON form of a loss evaluation (spec/oracle.md, `cringe-ref loss`).
+// cringe/io/loss_request.hpp - the JSON form of a loss evaluation (docs/losses.md, `cringe-ref loss`).
 //
 // parse_loss_request validates every field and throws cringe::ValueError whose message names the
 // field ("targets[1] has length 4, logits[1] has 3 positions"); evaluate_loss_request runs the chosen

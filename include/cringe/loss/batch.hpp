@@ -2,7 +2,7 @@
 //
 // Shapes: logits [B,T,V] (a tape variable), targets [B,T] (token ids; pad_id marks "no token"),
 // labels [B] with one label per sequence: 1 positive, 0 negative, -1 unlabeled. A sequence label
-// applies to every non-pad token of that sequence (spec losses.md section 1).
+// applies to every non-pad token of that sequence (docs/losses.md, "Inputs and outputs").
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // cringe/loss/pairwise_cringe.hpp - pairwise CRINGE (Xu et al. 2023, arXiv 2312.16682).
 //
-// RECONSTRUCTED, NOT PAPER-VERIFIED: only the abstract could be read (spec losses.md section 5).
+// RECONSTRUCTED, NOT PAPER-VERIFIED: only the abstract could be read (docs/losses.md, "Pairwise CRINGE").
 // Every open choice is an option, with the spec's defaults.
 //
 // For a pair (chosen row w, rejected row l) of the batch:

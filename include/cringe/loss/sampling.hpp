@@ -1,6 +1,6 @@
 // cringe/loss/sampling.hpp - CRINGE's positive token: one draw from the model's own top-k.
 //
-// For a negative token y- with logits s (spec losses.md 2.1, following the released code):
+// For a negative token y- with logits s (docs/losses.md, "CRINGE"; following the paper's released code):
 //   candidates = the k_eff = min(k, V-1) highest FINITE logits, y- excluded, ordered by logit
 //                descending with ties broken by lower token id;
 //   pick candidate j with probability exp(s_j) / sum_{i in candidates} exp(s_i)

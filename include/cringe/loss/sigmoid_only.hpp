@@ -1,6 +1,6 @@
 // cringe/loss/sigmoid_only.hpp - the CRINGE paper's "Sigmoid-only" baseline (after SCONES).
 //
-// Softmax is replaced by an independent sigmoid per vocabulary entry (spec losses.md section 4):
+// Softmax is replaced by an independent sigmoid per vocabulary entry (docs/losses.md, "Sigmoid-only"):
 //   positive/unlabeled token y:  L+ + a_pm L±  = -log sigmoid(s_y) - a_pm sum_{x != y} log(1 - sigmoid(s_x))
 //   negative token y-:           a_m L-        = -a_m log(1 - sigmoid(s_y-))
 //   L = sum of those / N_sup (joint)

@@ -1,7 +1,7 @@
 // cringe/loss/token_terms.hpp - the per-token terms of every loss, with their closed-form gradients.
 //
 // Each function takes one row of logits s [V] and a weight w (the term's share of the batch loss),
-// returns the term's value and ADDS w * d(term)/ds into grad [V]. Derivations (spec losses.md 2.2, 3.4):
+// returns the term's value and ADDS w * d(term)/ds into grad [V]. Derivations (docs/losses.md, "How the gradient is computed"):
 //
 //   CE(s, y)      = logsumexp(s) - s_y                 d/ds_j = p_j - [j = y]
 //   UL(s, y)      = -log(1 - p_y)                      d/ds_j = q ([j = y] - p_j) / (1 - q),  q = p_y

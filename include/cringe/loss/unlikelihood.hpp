@@ -1,5 +1,5 @@
 // cringe/loss/unlikelihood.hpp - unlikelihood on negative sequences (Welleck et al. 2019, as the
-// CRINGE paper's baseline; spec losses.md section 3.3).
+// CRINGE paper's baseline; docs/losses.md, "Unlikelihood").
 //
 //   positive/unlabeled token: CE = logsumexp(s) - s_y
 //   negative token:           UL = -log(max(1 - p_y, clamp))
