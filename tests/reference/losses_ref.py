@@ -1,13 +1,13 @@
 """Independent PyTorch reference for cringe's five training losses.
 
 This module is the *second opinion* for the C++ library: it computes every loss of the shared spec
-(docs: shared/spec/losses.md) with plain torch ops in float64, and gets d loss / d logits from
+(docs/losses.md) with plain torch ops in float64, and gets d loss / d logits from
 torch.autograd -- never from a hand-written closed form. The C++ library derives its backward passes
 by hand; agreeing with autograd on the same numbers is what makes the check independent.
 
 Entry points: ``reference_loss(case)`` and ``loss_on_logits(logits_tensor, case)`` (the same loss
 on a logits tensor that may sit inside a larger autograd graph, as in gpt2_ref.py), where ``case``
-is a dict in the input format of ``cringe-ref loss`` (shared/spec/oracle.md):
+is a dict in the input format of ``cringe-ref loss`` (docs/losses.md, `cringe-ref loss`):
 
     {"loss": "cross_entropy" | "unlikelihood" | "cringe" | "pairwise_cringe" | "sigmoid_only",
      "options": {...}, "pad_id": 0,
@@ -44,7 +44,7 @@ DTYPE = torch.float64
 
 LOSSES = ("cross_entropy", "unlikelihood", "cringe", "pairwise_cringe", "sigmoid_only")
 
-# Defaults of every option, per policy (shared/spec/losses.md, "Decisions at a glance").
+# Defaults of every option, per policy (docs/losses.md, each policy's options table).
 DEFAULTS = {
     "cross_entropy": {},
     "unlikelihood": {"alpha": 1.0, "clamp": 1e-20, "normalization": "joint"},

@@ -1,5 +1,5 @@
 """Checks the PyTorch reference (losses_ref.py) against every number of section 8 of
-shared/spec/losses.md, plus a few properties the spec states in words (finite differences agree with
+docs/losses.md, plus a few properties the spec states in words (finite differences agree with
 autograd, an all-pad batch gives loss 0 and zero gradients, the UL clamp zeroes the gradient), and
 checks that the committed loss_fixtures.json is still what the reference computes.
 
