@@ -10,7 +10,7 @@
 // 2. differentiable ops
 #include "ops/ops.hpp"
 // 3. checking and inspection
-#include "check/dual.hpp"
+#include "dual.hpp"
 #include "check/gradcheck.hpp"
 #include "check/second_order.hpp"
 #include "check/graph.hpp"

@@ -37,7 +37,7 @@
 #include <utility>
 #include <vector>
 
-#include "check/dual.hpp"
+#include "dual.hpp"
 #include "error.hpp"
 #include "tensor.hpp"
 

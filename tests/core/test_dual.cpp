@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <cringe/check/dual.hpp>
+#include <cringe/dual.hpp>
 
 using cringe::Dual;
 using D = Dual<double>;

@@ -41,7 +41,7 @@
 
 #include "../rng.hpp"
 #include "../tape.hpp"
-#include "dual.hpp"
+#include "../dual.hpp"
 
 namespace cringe {
 

@@ -30,7 +30,7 @@
 #include "../error.hpp"
 #include "../rng.hpp"
 #include "../tape.hpp"
-#include "dual.hpp"
+#include "../dual.hpp"
 #include "gradcheck.hpp"
 
 namespace cringe {

@@ -13,7 +13,7 @@
 #include <numeric>
 #include <vector>
 
-#include "../check/dual.hpp"
+#include "../dual.hpp"
 #include "../rng.hpp"
 
 namespace cringe::loss {

@@ -16,7 +16,7 @@
 
 #include <cmath>
 
-#include "../check/dual.hpp"
+#include "../dual.hpp"
 
 namespace cringe::loss {
 

@@ -15,7 +15,7 @@
 
 #include <limits>
 
-#include "../check/dual.hpp"
+#include "../dual.hpp"
 
 namespace cringe::detail {
 

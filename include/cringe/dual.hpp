@@ -1,4 +1,4 @@
-// cringe/check/dual.hpp - forward-mode dual numbers: the exact-derivative scalar of the checker.
+// cringe/dual.hpp - forward-mode dual numbers: the second scalar type of the core.
 //
 // A Dual<R> carries a value and one directional derivative: x = v + d*eps with eps^2 = 0. Running the
 // SAME templated forward code with Dual<double> instead of double gives d(output)/d(direction) to
@@ -9,6 +9,11 @@
 // functions as free functions in its own namespace (found by argument-dependent lookup), and an
 // Eigen::NumTraits specialisation (at the end of this file). Comparisons look at the value only,
 // which is what ordering ops (max, relu) need.
+//
+// The type and its math functions live in namespace cringe::dual, apart from the tape ops of the
+// same names (cringe::exp takes a Var, cringe::dual::exp a Dual). The scalar helpers every op is
+// written with (value_of, is_finite, detach, is_exact_zero, is_dual_v) have an overload for plain
+// numbers too; they and the type are brought into namespace cringe at the end of this file.
 #pragma once
 
 #include <cmath>
@@ -18,7 +23,7 @@
 
 #include <Eigen/Core>
 
-namespace cringe {
+namespace cringe::dual {
 
 /// A dual number val + der * eps (eps^2 = 0): arithmetic on it carries an exact directional derivative.
 template <class R>
@@ -270,17 +275,26 @@ template <class T> inline constexpr bool is_dual_v = false;
 /// True for Dual.
 template <class R> inline constexpr bool is_dual_v<Dual<R>> = true;
 
+}  // namespace cringe::dual
+
+namespace cringe {
+using dual::Dual;
+using dual::detach;
+using dual::is_dual_v;
+using dual::is_exact_zero;
+using dual::is_finite;
+using dual::value_of;
 }  // namespace cringe
 
 // Eigen needs to know a few facts about the scalar (without this, products
 // compile but precision-based functions silently misbehave).
 namespace Eigen {
 template <class R>
-struct NumTraits<cringe::Dual<R>> : NumTraits<R> {
-    using Real = cringe::Dual<R>;
-    using NonInteger = cringe::Dual<R>;
-    using Literal = cringe::Dual<R>;
-    using Nested = cringe::Dual<R>;
+struct NumTraits<cringe::dual::Dual<R>> : NumTraits<R> {
+    using Real = cringe::dual::Dual<R>;
+    using NonInteger = cringe::dual::Dual<R>;
+    using Literal = cringe::dual::Dual<R>;
+    using Nested = cringe::dual::Dual<R>;
     enum {
         IsComplex = 0,
         IsInteger = 0,
