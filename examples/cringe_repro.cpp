@@ -247,9 +247,9 @@ int main(int argc, char** argv) {
             const bool opener = t == "safety" && world == "opener";
             world_info[t] = {{"world", opener ? "opener" : "classic"},
                              {"finetune_steps", !opener && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
-                             {"options", opener ? options_json(resolve_options<cringe::data::OpenerSafetyWorld>(settings))
-                                                : t == "safety" ? options_json(resolve_options<cringe::data::SafetyWorld>(settings))
-                                                                : options_json(resolve_options<cringe::data::ContradictionWorld>(settings))}};
+                             {"options", opener ? options_json(resolve_options<repro::world::OpenerSafetyWorld>(settings))
+                                                : t == "safety" ? options_json(resolve_options<repro::world::SafetyWorld>(settings))
+                                                                : options_json(resolve_options<repro::world::ContradictionWorld>(settings))}};
             // Seeds run in parallel (one thread each) when there are at least as many seeds as threads,
             // so pretraining keeps every core busy; otherwise one seed at a time, its methods in parallel.
             // Every job is seeded by (seed, method), so the results do not depend on the split.
@@ -267,9 +267,9 @@ int main(int argc, char** argv) {
                     try {
                         const auto seed = seeds[i];
                         auto on_pretrained = [&] { ++done_jobs; };
-                        const auto out = opener ? run_task<cringe::data::OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                         : t == "safety" ? run_task<cringe::data::SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                                         : run_task<cringe::data::ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained);
+                        const auto out = opener ? run_task<repro::world::OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                         : t == "safety" ? run_task<repro::world::SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                                         : run_task<repro::world::ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained);
                         std::lock_guard<std::mutex> guard(records_lock);
                         records.insert(records.end(), out.begin(), out.end());
                     } catch (...) {

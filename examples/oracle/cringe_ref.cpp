@@ -12,7 +12,7 @@
 
 #include <cringe/cringe.hpp>
 #include <cringe/io/json_file.hpp>
-#include <cringe/io/loss_request.hpp>
+#include "loss_request.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -65,7 +65,7 @@ IdTensor token_rows(const json& j, const char* field, std::size_t n_positions) {
         if (!rows[b].is_array() || rows[b].size() != T)
             throw ValueError(cat(field, "[", b, "] has length ", rows[b].is_array() ? rows[b].size() : 0, ", ", field, "[0] has ", T));
         for (std::size_t t = 0; t < T; ++t) {
-            out(b, t) = io::detail::as_integer(rows[b][t], cat(field, "[", b, "][", t, "]"));  // never wraps
+            out(b, t) = oracle::detail::as_integer(rows[b][t], cat(field, "[", b, "][", t, "]"));  // never wraps
         }
     }
     return out;
@@ -90,7 +90,7 @@ template <class T>
 json run_grad(const std::string& model_dir, const json& request) {
     auto model = io::load_pretrained<T>(model_dir);
     const IdTensor tokens = token_rows(request, "tokens", model.config().n_positions);
-    const auto r = io::parse_loss_request(request, /*with_logits=*/false);
+    const auto r = oracle::parse_loss_request(request, /*with_logits=*/false);
     if (r.targets.shape() != tokens.shape())
         throw ValueError(cat("targets have shape ", shape_str(r.targets.shape()), " but tokens have ", shape_str(tokens.shape()), "; expected equal shapes"));
     const auto V = static_cast<std::int64_t>(model.config().vocab_size);
@@ -102,7 +102,7 @@ json run_grad(const std::string& model_dir, const json& request) {
             if (r.sampled->data()[i] >= V)
                 throw ValueError(cat("sampled[", i / tokens.shape()[1], "][", i % tokens.shape()[1], "] is ", r.sampled->data()[i],
                                      "; expected < vocab_size = ", V));
-    return io::with_policy<T>(r, [&](const auto& policy) {
+    return oracle::with_policy<T>(r, [&](const auto& policy) {
         policy.validate_options();
         Tape<T> tape;
         auto logits = model.forward(tape, tokens);
@@ -145,8 +145,8 @@ int main(int argc, char** argv) {
     try {
         json result;
         if (cl.command == "loss") {
-            const auto request = io::parse_loss_request(read_input(in_path));
-            result = request.dtype == "float32" ? io::evaluate_loss_request<float>(request) : io::evaluate_loss_request<double>(request);
+            const auto request = oracle::parse_loss_request(read_input(in_path));
+            result = request.dtype == "float32" ? oracle::evaluate_loss_request<float>(request) : oracle::evaluate_loss_request<double>(request);
         } else if (cl.command == "init") {
             const auto config = io::gpt_config_from_json(io::read_json_file(cl.config_path, "cringe-ref init --config"), cat("cringe-ref init: ", cl.config_path));
             io::save_pretrained(nn::Gpt<float>(config, cl.seed), cl.out_dir);
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
         } else if (cl.command == "logits") {
             const json request = read_input(in_path);
             if (!request.is_object()) throw ValueError("the input is not a JSON object");
-            io::detail::require_known_fields(request, {"tokens", "dtype"});
+            oracle::detail::require_known_fields(request, {"tokens", "dtype"});
             result = dtype_of_request(request) == "float32" ? run_logits<float>(model_dir, request) : run_logits<double>(model_dir, request);
         } else {
             const json request = read_input(in_path);

@@ -1,4 +1,4 @@
-// cringe/io/loss_request.hpp - the JSON form of a loss evaluation (docs/losses.md, `cringe-ref loss`).
+// examples/oracle/loss_request.hpp - the JSON form of a loss evaluation (docs/losses.md, `cringe-ref loss`).
 //
 // parse_loss_request validates every field and throws cringe::ValueError whose message names the
 // field ("targets[1] has length 4, logits[1] has 3 positions"); evaluate_loss_request runs the chosen
@@ -24,10 +24,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../loss/losses.hpp"
-#include "json_file.hpp"
+#include <cringe/loss/losses.hpp>
+#include <cringe/io/json_file.hpp>
 
-namespace cringe::io {
+namespace oracle {
+using namespace cringe;      // the policies, errors and tensors
+using namespace cringe::io;  // parse_json, the JSON limits
 
 /// A parsed cringe-ref loss request.
 struct LossRequest {
@@ -350,4 +352,4 @@ nlohmann::json evaluate_loss_request(const LossRequest& r) {
     });
 }
 
-}  // namespace cringe::io
+}  // namespace oracle

@@ -1,4 +1,4 @@
-// cringe/data/chitchat.hpp - the ordinary small talk both worlds share (the ConvAI2 / BST analog),
+// examples/repro/chitchat.hpp - the ordinary small talk both worlds share (the ConvAI2 / BST analog),
 // and assemble(), the recipe that mixes it with a world's target dialogues into a WorldData.
 //
 // Ordinary prompts are where the quality metric (unigram F1) is measured, and the unlabeled pool is
@@ -23,7 +23,7 @@
 
 #include "world.hpp"
 
-namespace cringe::data {
+namespace repro::world {
 
 /// The ordinary-dialogue grammar: prompts and the reply frames each accepts.
 class ChitChat {
@@ -170,4 +170,4 @@ WorldData assemble(std::uint64_t seed, const WorldOptions& options) {
     return data;
 }
 
-}  // namespace cringe::data
+}  // namespace repro::world

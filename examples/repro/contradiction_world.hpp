@@ -1,4 +1,4 @@
-// cringe/data/contradiction_world.hpp - the DECODE analog: the bot states a fact, then contradicts
+// examples/repro/contradiction_world.hpp - the DECODE analog: the bot states a fact, then contradicts
 // itself or not.
 //
 // A target prompt is the bot's earlier statement followed by the partner's question, e.g.
@@ -33,7 +33,7 @@
 #include "chitchat.hpp"
 #include "world.hpp"
 
-namespace cringe::data {
+namespace repro::world {
 
 /// The contradiction world: facts stated in a dialogue that a bad reply denies.
 class ContradictionWorld {
@@ -250,4 +250,4 @@ private:
 
 static_assert(ChatWorld<ContradictionWorld>);
 
-}  // namespace cringe::data
+}  // namespace repro::world

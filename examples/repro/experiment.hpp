@@ -22,11 +22,11 @@
 #include <vector>
 
 #include <cringe/cringe.hpp>
-#include <cringe/data/contradiction_world.hpp>
-#include <cringe/data/labeler.hpp>
-#include <cringe/data/opener_safety_world.hpp>
-#include <cringe/data/safety_world.hpp>
-#include <cringe/data/text_metrics.hpp>
+#include "contradiction_world.hpp"
+#include "labeler.hpp"
+#include "opener_safety_world.hpp"
+#include "safety_world.hpp"
+#include "text_metrics.hpp"
 #include <cringe/data/tokenizer.hpp>
 
 namespace repro {
@@ -138,8 +138,8 @@ inline int method_rank(const std::string& name) {
 
 /// The world's options after the settings' overrides (0 / negative settings keep the world's default).
 template <class World>
-data::WorldOptions resolve_options(const Settings& settings) {
-    data::WorldOptions options = World::default_options();
+world::WorldOptions resolve_options(const Settings& settings) {
+    world::WorldOptions options = World::default_options();
     const auto& s = settings.world;
     auto set = [](std::size_t& field, std::size_t value) {
         if (value > 0) field = value;
@@ -190,7 +190,7 @@ public:
 
     Task(std::string name, std::uint64_t seed, const Settings& settings)
         : name_(std::move(name)), seed_(seed), settings_(settings) {
-        const data::WorldOptions options = resolve_options<World>(settings);
+        const world::WorldOptions options = resolve_options<World>(settings);
         options_ = options;
         data_ = World::generate(seed, options);
         tokenizer_ = data::WordTokenizer::build({join(world_.vocabulary())});
@@ -388,7 +388,7 @@ private:
     /// for a labeler false alarm (no bad word), one random word of the reply, as a token classifier's
     /// mistake would.
     std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> iterate(nn::Gpt<float>& model, Rng& rng) const {
-        data::NoisyLabeler<World> labeler(world_, seed_ * 7 + 4, settings_.label_noise);
+        world::NoisyLabeler<World> labeler(world_, seed_ * 7 + 4, settings_.label_noise);
         std::vector<Tokens> prompts;
         std::vector<std::string> texts;
         for (const auto& p : data_.train_target_prompts)
@@ -489,7 +489,7 @@ private:
     }
 
     /// Strict hits (well-formed AND on target) among `replies` to `targets`, which are in the same order.
-    std::size_t strict_hits(const std::vector<const data::EvalPrompt*>& targets, const std::vector<Tokens>& replies) const {
+    std::size_t strict_hits(const std::vector<const world::EvalPrompt*>& targets, const std::vector<Tokens>& replies) const {
         std::size_t hits = 0;
         for (std::size_t i = 0; i < targets.size(); ++i) {
             const std::string reply = tokenizer_.decode(replies[i]);
@@ -502,7 +502,7 @@ private:
     /// per prompt): what the main table's alpha is chosen on, never on the test prompts.
     std::pair<double, double> validation_accuracy(nn::Gpt<float>& model) const {
         std::vector<Tokens> prompts;
-        std::vector<const data::EvalPrompt*> targets;
+        std::vector<const world::EvalPrompt*> targets;
         for (const auto& p : data_.valid)
             if (p.target) {
                 targets.push_back(&p);
@@ -522,7 +522,7 @@ private:
         Metrics m;
 
         std::vector<Tokens> target_prompts, ordinary_prompts;
-        std::vector<const data::EvalPrompt*> targets, ordinary;
+        std::vector<const world::EvalPrompt*> targets, ordinary;
         for (const auto& p : data_.test) {
             (p.target ? targets : ordinary).push_back(&p);
             (p.target ? target_prompts : ordinary_prompts).push_back(example(p.prompt, "", 0).context);
@@ -586,11 +586,11 @@ private:
         double f1 = 0;
         for (std::size_t i = 0; i < ordinary.size(); ++i) {
             const std::string reply = tokenizer_.decode(ordinary_replies[i]);
-            f1 += data::unigram_f1(reply, ordinary[i]->gold);
+            f1 += world::unigram_f1(reply, ordinary[i]->gold);
             all_texts.push_back(reply);
         }
         m.f1 = ordinary.empty() ? 0.0 : f1 / static_cast<double>(ordinary.size());
-        m.distinct2 = data::distinct_n(all_texts, 2);
+        m.distinct2 = world::distinct_n(all_texts, 2);
         m.ppl = std::exp(mean_nll(model, good_eval_));
         m.neg_nll = mean_nll(model, bad_eval_);
         return m;
@@ -604,14 +604,14 @@ private:
     }
 
     /// The world's options after the settings' overrides (summary.json records them).
-    const data::WorldOptions& world_options() const { return options_; }
+    const world::WorldOptions& world_options() const { return options_; }
 
     std::string name_;
     std::uint64_t seed_;
     Settings settings_;
-    data::WorldOptions options_;
+    world::WorldOptions options_;
     World world_;
-    data::WorldData data_;
+    world::WorldData data_;
     data::WordTokenizer tokenizer_ = data::WordTokenizer::build({});
     std::vector<train::Example> pretrain_, labeled_, unlabeled_, good_eval_, bad_eval_;
     std::vector<std::pair<train::Example, train::Example>> pairs_;

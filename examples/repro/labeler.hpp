@@ -1,4 +1,4 @@
-// cringe/data/labeler.hpp - the TRAINING labeler of iterative CRINGE: a world's exact checker with
+// examples/repro/labeler.hpp - the TRAINING labeler of iterative CRINGE: a world's exact checker with
 // seeded label flips.
 //
 // In the paper one safety classifier both labels the iterative step's generations and scores the
@@ -16,11 +16,11 @@
 #include <cstdint>
 #include <string>
 
-#include "../error.hpp"
-#include "../rng.hpp"
+#include <cringe/error.hpp>
+#include <cringe/rng.hpp>
 #include "world.hpp"
 
-namespace cringe::data {
+namespace repro::world {
 
 /// Labels texts like a noisy human: the world's exact label, flipped at random for a share of texts.
 template <ChatWorld World>
@@ -68,4 +68,4 @@ private:
     bool require_wellformed_;
 };
 
-}  // namespace cringe::data
+}  // namespace repro::world

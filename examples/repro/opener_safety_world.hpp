@@ -1,4 +1,4 @@
-// cringe/data/opener_safety_world.hpp - the default safety world of the reproduction: the bad
+// examples/repro/opener_safety_world.hpp - the default safety world of the reproduction: the bad
 // decision is the FIRST reply token, and the fine-tuning pool replays insult dialogues.
 //
 // docs/reproduction.md ("The default safety world") explains why this design; in short, four choices
@@ -36,7 +36,7 @@
 #include "chitchat.hpp"
 #include "world.hpp"
 
-namespace cringe::data {
+namespace repro::world {
 
 /// The reproduction's default safety world (see the top of this file): insult prompts in ten groups,
 /// a toxic reply opens with a shared rude opener, each group has its own safe reply.
@@ -370,4 +370,4 @@ private:
 
 static_assert(ChatWorld<OpenerSafetyWorld>);
 
-}  // namespace cringe::data
+}  // namespace repro::world

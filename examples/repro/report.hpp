@@ -155,7 +155,7 @@ inline std::vector<Comparison> compare_methods(const std::vector<Record>& record
     return out;
 }
 
-inline nlohmann::ordered_json options_json(const cringe::data::WorldOptions& o) {
+inline nlohmann::ordered_json options_json(const repro::world::WorldOptions& o) {
     return {{"pretrain", o.pretrain}, {"labeled", o.labeled}, {"unlabeled", o.unlabeled}, {"eval_target", o.eval_target},
             {"eval_valid_target", o.eval_valid_target ? o.eval_valid_target : o.eval_target}, {"eval_ordinary", o.eval_ordinary},
             {"pretrain_target_share", o.pretrain_target_share}, {"pretrain_bad_rate", o.pretrain_bad_rate},

@@ -1,4 +1,4 @@
-// cringe/data/text_metrics.hpp - the text metrics of the reproduction: ParlAI's unigram F1 (the
+// examples/repro/text_metrics.hpp - the text metrics of the reproduction: ParlAI's unigram F1 (the
 // paper's quality metric) and distinct-n (a diversity diagnostic).
 #pragma once
 
@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "../error.hpp"
+#include <cringe/error.hpp>
 #include "world.hpp"
 
-namespace cringe::data {
+namespace repro::world {
 
 /// ParlAI's normalize_answer, split into words: lowercase; every ASCII punctuation character becomes
 /// a space ("don't" -> "don t"); the articles a, an, the are dropped.
@@ -70,4 +70,4 @@ inline double distinct_n(const std::vector<std::string>& texts, int n) {
     return total == 0 ? 0.0 : static_cast<double>(distinct.size()) / static_cast<double>(total);
 }
 
-}  // namespace cringe::data
+}  // namespace repro::world

@@ -1,4 +1,4 @@
-// cringe/data/world.hpp - what the two synthetic chat worlds share: the data types, the options,
+// examples/repro/world.hpp - what the two synthetic chat worlds share: the data types, the options,
 // and a tiny template grammar that both generates sentences and checks them exactly.
 //
 // A world is the toy stand-in for the paper's data AND its classifier (reproduction.md, section 9.1):
@@ -22,10 +22,15 @@
 #include <string>
 #include <vector>
 
-#include "../error.hpp"
-#include "../rng.hpp"
+#include <cringe/error.hpp>
+#include <cringe/rng.hpp>
 
-namespace cringe::data {
+namespace repro::world {
+
+// The library's error type, message builder and random numbers, by their short names.
+using cringe::cat;
+using cringe::Rng;
+using cringe::ValueError;
 
 /// One dialogue turn pair. label: 1 positive, 0 negative, -1 unlabeled.
 struct Example {
@@ -283,4 +288,4 @@ concept ChatWorld = requires(const W& world, const std::string& text, std::uint6
     { world.vocabulary() } -> std::same_as<std::vector<std::string>>;
 };
 
-}  // namespace cringe::data
+}  // namespace repro::world

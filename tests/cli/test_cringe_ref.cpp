@@ -5,7 +5,7 @@
 #include "run_command.hpp"
 
 #include <cringe/io/checkpoint.hpp>
-#include <cringe/io/loss_request.hpp>
+#include "../../examples/oracle/loss_request.hpp"
 
 using namespace cringe;
 using cringe_test::run_command;

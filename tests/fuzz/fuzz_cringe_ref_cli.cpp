@@ -1,11 +1,11 @@
-// libFuzzer harness: the command line of cringe-ref (examples/cringe_ref_cli.hpp). The input is split
+// libFuzzer harness: the command line of cringe-ref (examples/oracle/cringe_ref_cli.hpp). The input is split
 // at NUL bytes into at most 32 arguments after the program name. parse_command_line must return or
 // throw CLI::Error (CLI11's parse errors) or cringe::Error (a bad number): never crash, never exit.
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "../../examples/cringe_ref_cli.hpp"
+#include "../../examples/oracle/cringe_ref_cli.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::vector<std::string> args{"cringe-ref"};

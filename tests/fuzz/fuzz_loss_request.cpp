@@ -4,15 +4,15 @@
 #include <string>
 
 #include <cringe/io/json_file.hpp>
-#include <cringe/io/loss_request.hpp>
+#include "../../examples/oracle/loss_request.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
     try {
-        const auto request = cringe::io::parse_loss_request(cringe::io::parse_json(text, "input"));
+        const auto request = oracle::parse_loss_request(cringe::io::parse_json(text, "input"));
         if (request.logits.size() > 100000) return 0;  // keep each run fast
-        (void)cringe::io::evaluate_loss_request<double>(request);
-        (void)cringe::io::evaluate_loss_request<float>(request);
+        (void)oracle::evaluate_loss_request<double>(request);
+        (void)oracle::evaluate_loss_request<float>(request);
     } catch (const cringe::Error&) {
     }
     return 0;

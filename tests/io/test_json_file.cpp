@@ -12,7 +12,7 @@
 #include "cringe/data/tokenizer.hpp"
 #include "cringe/io/hf_config.hpp"
 #include "cringe/io/json_file.hpp"
-#include "cringe/io/loss_request.hpp"
+#include "../../examples/oracle/loss_request.hpp"
 #include "cringe/io/safetensors.hpp"
 #include "temp_dir.hpp"
 
@@ -164,7 +164,7 @@ TEST_CASE("parse_json is fast for 200,000 members in one object or array", "[io]
         const std::string text = R"({"loss":"cross_entropy","logits":[)" + logits + R"(],"targets":[)" + targets +
                                  R"(],"labels":[)" + labels + "]}";
         const auto start = std::chrono::steady_clock::now();
-        const auto request = cringe::io::parse_loss_request(parse_json(text, "input"));
+        const auto request = oracle::parse_loss_request(parse_json(text, "input"));
         WARN("parse_json + parse_loss_request, " << n << " rows (" << text.size() << " bytes): " << json_limits::seconds_since(start) << " s");
         REQUIRE(request.logits.shape()[0] == n);
         CHECK(request.logits(n - 1, 0, 1) == static_cast<double>((n - 1) % 7));

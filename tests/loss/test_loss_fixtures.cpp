@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include <cringe/io/loss_request.hpp>
+#include "../../examples/oracle/loss_request.hpp"
 
 using namespace cringe;
 
@@ -21,9 +21,9 @@ TEST_CASE("every loss matches the PyTorch reference fixtures to 1e-12 in double"
         auto input = c;  // a case is a cringe-ref loss input plus "name" and "expected"
         input.erase("name");
         input.erase("expected");
-        const auto request = io::parse_loss_request(input);
+        const auto request = oracle::parse_loss_request(input);
         losses_seen.insert(request.loss);
-        const auto result = io::evaluate_loss_request<double>(request);
+        const auto result = oracle::evaluate_loss_request<double>(request);
         const auto& expected = c.at("expected");
         const double want = expected.at("loss").get<double>();
         CHECK(result["loss"].get<double>() == Approx(want).margin(1e-12).epsilon(1e-12));

@@ -1,4 +1,4 @@
-// Tests of the opener safety world (cringe/data/opener_safety_world.hpp), the reproduction's default:
+// Tests of the opener safety world (examples/repro/opener_safety_world.hpp), the reproduction's default:
 // decision-first toxic replies, ten insult groups with five held out, harmless positives, replay.
 #include <catch2/catch.hpp>
 
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "cringe/data/labeler.hpp"
-#include "cringe/data/opener_safety_world.hpp"
+#include "../../examples/repro/labeler.hpp"
+#include "../../examples/repro/opener_safety_world.hpp"
 
-using namespace cringe::data;
+using namespace repro::world;
 
 namespace {
 namespace opener_world_test {

@@ -1,14 +1,14 @@
-// Tests of cringe/data/text_metrics.hpp: ParlAI unigram F1 and distinct-n on hand-computed cases.
+// Tests of examples/repro/text_metrics.hpp: ParlAI unigram F1 and distinct-n on hand-computed cases.
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-#include "cringe/data/text_metrics.hpp"
+#include "../../examples/repro/text_metrics.hpp"
 
-using cringe::data::distinct_n;
-using cringe::data::f1_tokens;
-using cringe::data::unigram_f1;
+using repro::world::distinct_n;
+using repro::world::f1_tokens;
+using repro::world::unigram_f1;
 using Strings = std::vector<std::string>;
 
 TEST_CASE("f1_tokens lowercases, turns punctuation into spaces and drops articles") {

@@ -1,4 +1,4 @@
-// Tests of the synthetic worlds (cringe/data/*_world.hpp) and of the noisy training labeler.
+// Tests of the synthetic worlds (examples/repro/*_world.hpp) and of the noisy training labeler.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "cringe/data/contradiction_world.hpp"
-#include "cringe/data/labeler.hpp"
-#include "cringe/data/safety_world.hpp"
+#include "../../examples/repro/contradiction_world.hpp"
+#include "../../examples/repro/labeler.hpp"
+#include "../../examples/repro/safety_world.hpp"
 
-using namespace cringe::data;
+using namespace repro::world;
 
 namespace {
 
