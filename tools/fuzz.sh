@@ -18,26 +18,29 @@ harnesses=("$@")
 [[ ${#harnesses[@]} -gt 0 ]] || harnesses=(loss_request checkpoint pretrained training_state cringe_ref_cli)
 out="$root/build/fuzz"
 mkdir -p "$out"
-flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DCRINGE_NO_BUFFER_CACHE
+flags=(-std=c++20 -O1 -g1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DCRINGE_NO_BUFFER_CACHE
        -I "$root/include" -isystem /usr/include/eigen3)
-# Build every harness first, as many at once as there are cores (each is one large translation unit).
+# Build every harness first, as many at once as there are cores (each is one large translation unit;
+# -g1: line tables are enough for a reproducer's stack trace).
 jobs=${CRINGE_JOBS:-$(nproc)}
 echo "== fuzz: building ${harnesses[*]} ($jobs at a time)"
 printf '%s\n' "${harnesses[@]}" | xargs -P "$jobs" -I{} \
   clang++ "${flags[@]}" "$root/tests/fuzz/fuzz_{}.cpp" -o "$out/fuzz_{}"
-for harness in "${harnesses[@]}"; do
-  dict="$root/tests/fuzz/json.dict"
+# Then fuzz them, as many at once as there are cores (each fuzzer is one process, one thread).
+fuzz_one() {
+  local harness=$1 dict="$root/tests/fuzz/json.dict"
   [[ $harness == cringe_ref_cli ]] && dict="$root/tests/fuzz/cli.dict"
-  echo "== fuzz_$harness: ${seconds}s"
-  work="$out/corpus_$harness"
+  local work="$out/corpus_$harness" log="$out/fuzz_$harness.log"
   rm -rf "$work" && cp -r "$root/tests/fuzz/corpus/$harness" "$work"  # the committed corpus stays as is
-  log="$out/fuzz_$harness.log"
   if ! (cd "$out" && ./"fuzz_$harness" -max_total_time="$seconds" -max_len=1048576 -timeout=10 -rss_limit_mb=2048 \
           -dict="$dict" -print_final_stats=1 "$work" >"$log" 2>&1); then
     tail -n 60 "$log"
     echo "fuzz_$harness: FAILED; the reproducer (crash-*, timeout-*, oom-*) is in $out, the log in $log"
-    exit 1
+    return 1
   fi
-  tail -n 4 "$log"
-done
+  echo "== fuzz_$harness: ${seconds}s, $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') runs, no crash"
+}
+export -f fuzz_one
+export root out seconds
+printf '%s\n' "${harnesses[@]}" | xargs -P "$jobs" -I{} bash -c 'fuzz_one {}' || { echo "fuzz: FAILED (see above)"; exit 1; }
 echo "fuzz: no crashes"

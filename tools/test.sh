@@ -24,11 +24,13 @@ jobs=${CRINGE_JOBS:-$(nproc)}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+# Ninja for a fresh build directory (an existing one keeps the generator it was configured with).
+generator() { if [[ ! -f $1/CMakeCache.txt ]] && command -v ninja >/dev/null; then echo "-GNinja"; fi; }
 started=$SECONDS
 stamp() { echo "-- $1 after $((SECONDS - started)) s"; }
 
 echo "== 1/3 g++ build (-O2, -march=native, OpenBLAS, warnings are errors) =="
-cmake -S . -B build/test -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+cmake -S . -B build/test $(generator build/test) -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DCRINGE_BUILD_BENCH=ON -DCRINGE_USE_OPENBLAS=ON -DCRINGE_NATIVE=ON -DCRINGE_WARNINGS_AS_ERRORS=ON "${launcher[@]}" >/dev/null
 cmake --build build/test -j "$jobs"
 stamp "g++ build"
@@ -38,7 +40,7 @@ stamp "g++ tests"
 
 if [[ "${CRINGE_SKIP_SANITIZE:-0}" != 1 ]]; then
   echo "== 2/3 clang++ build (no -march=native, Eigen's GEMM, address + undefined behaviour sanitizers) =="
-  cmake -S . -B build/sanitize -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+  cmake -S . -B build/sanitize $(generator build/sanitize) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
     -DCRINGE_SANITIZE=ON -DCRINGE_USE_OPENBLAS=OFF -DCRINGE_NATIVE=OFF -DCRINGE_WARNINGS_AS_ERRORS=ON "${launcher[@]}" >/dev/null
   cmake --build build/sanitize -j "$jobs"
   stamp "clang++ build"
