@@ -1,7 +1,7 @@
 """Independent PyTorch reference for cringe's five training losses.
 
-This module is the *second opinion* for the C++ library: it computes every loss of the shared spec
-(docs/losses.md) with plain torch ops in float64, and gets d loss / d logits from
+This module is the *second opinion* for the C++ library: it computes every loss of the project's loss specification
+(restated in docs/losses.md) with plain torch ops in float64, and gets d loss / d logits from
 torch.autograd -- never from a hand-written closed form. The C++ library derives its backward passes
 by hand; agreeing with autograd on the same numbers is what makes the check independent.
 

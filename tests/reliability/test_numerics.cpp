@@ -67,7 +67,7 @@ TEST_CASE("a full-length sequence (T = n_positions) runs forward and backward, f
 }
 
 TEST_CASE("float32 training on the tiny config stays finite for 10k steps", "[reliability][numerics][long]") {
-    // The perf-baseline "tiny" config (vocab 64, d 64, 2 layers, 4 heads, seq 32, batch 16), CRINGE loss
+    // The benchmarks' "tiny" config (docs/performance.md) (vocab 64, d 64, 2 layers, 4 heads, seq 32, batch 16), CRINGE loss
     // with half the rows negative, a high learning rate. Under the sanitizers (10x slower) it runs 1k steps.
     const bool sanitized = std::getenv("CRINGE_SANITIZED") != nullptr;
     const std::size_t steps = sanitized ? 1000 : 10000;
