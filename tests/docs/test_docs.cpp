@@ -1,7 +1,7 @@
 // tests/docs/test_docs.cpp - the docs and comments cannot drift from the repository.
 //
-// Four checks over the source tree (include/, examples/, tests/, bench/, tools/, docs/, README.md,
-// CMakeLists.txt), each a test case that lists every offending place:
+// Four checks over the source tree (include/, examples/, tests/, bench/, tools/, docs/, .ci/,
+// README.md, CMakeLists.txt), each a test case that lists every offending place:
 //   1. no comment, page or script cites a document outside the repository (the project's loss or
 //      reproduction specification, its guides, its performance brief): readers cannot open those,
 //      so a citation names a docs/ page section or the paper;
@@ -68,12 +68,13 @@ std::vector<TextFile> scanned_files() {
         if (!is_text(path)) return;
         files.push_back({fs::relative(path, kRepo).generic_string(), read_lines(path)});
     };
-    for (const char* root : {"include", "examples", "tests", "bench", "tools", "docs"}) {
+    for (const char* root : {"include", "examples", "tests", "bench", "tools", "docs", ".ci"}) {
         for (auto it = fs::recursive_directory_iterator(kRepo / root); it != fs::recursive_directory_iterator(); ++it) {
             const std::string rel = fs::relative(it->path(), kRepo).generic_string();
             if (it->is_directory()) {
+                const std::string name = it->path().filename().string();
                 if (std::find(skipped_folders.begin(), skipped_folders.end(), rel) != skipped_folders.end() ||
-                    it->path().filename().string().front() == '.')
+                    name.front() == '.' || name == "__pycache__")
                     it.disable_recursion_pending();
                 continue;
             }
