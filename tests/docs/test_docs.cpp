@@ -114,7 +114,8 @@ std::string without_backticks(std::string s) {
 /// dropped, spaces made '-'; a repeated heading gets -1, -2, ...
 std::string github_anchor(const std::string& text) {
     std::string out;
-    for (unsigned char c : text) {
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
         if (std::isalnum(c) || c == '-' || c == '_') out += static_cast<char>(std::tolower(c));
         else if (c == ' ') out += '-';
     }
@@ -462,7 +463,7 @@ TEST_CASE("docs: autodiff.md's derivative table points at each op's backward, an
         const auto lines = read_lines(entry.path());
         for (const std::string& line : lines)
             for (std::sregex_iterator it(line.begin(), line.end(), recorded), end; it != end; ++it)
-                for (int g = 1; g <= 3; ++g)
+                for (std::size_t g = 1; g <= 3; ++g)
                     if ((*it)[g].matched) ops_recorded.insert((*it)[g].str());
     }
     for (const std::string& op : ops_recorded)
