@@ -1,16 +1,16 @@
-// bench/bench_train_step.cpp - one full training step of the GPT-2-style model, as PyTorch's
-// reference step (shared reference/torch_gpt_bench.py) does it.
+// bench/bench_train_step.cpp - one full training step of the GPT-2-style model, as the PyTorch
+// reference step that bench/compare_pytorch runs beside it does it.
 //
 //   train_step/<config>/<dtype>/<loss>    config tiny | small | medium (docs/performance.md),
 //                                         loss ce | ul | cringe
 // One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
 // no dropout, no clipping (the PyTorch step has neither). Data: 4 fixed random [B, T+1] sequences,
 // inputs = seq[:, :-1], targets = seq[:, 1:], cycled as the PyTorch script does.
-// Labels follow torch_gpt_bench.py: ce trains on every target (label 1); ul and cringe treat every
+// Labels follow that PyTorch script: ce trains on every target (label 1); ul and cringe treat every
 // target as a negative token (label 0), so each token gets only the contrastive term.
 // Counters: items_per_second = tokens/s (B*T per step, per CPU second: robust on a shared machine;
-// bench/compare_pytorch uses real_time, as PyTorch's perf_counter), GFLOP/s in model FLOPs (perf-baseline.md's
-// formula), nodes = tape nodes per step, peak_RSS_MiB = the process's peak RSS (getrusage); run one
+// bench/compare_pytorch uses real_time, as PyTorch's perf_counter), GFLOP/s in model FLOPs (the
+// formula of docs/performance.md), nodes = tape nodes per step, peak_RSS_MiB = the process's peak RSS (getrusage); run one
 // benchmark per process (--benchmark_filter) for a per-config memory figure.
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// examples/oracle/loss_request.hpp - the JSON form of a loss evaluation (docs/losses.md, `cringe-ref loss`).
+// examples/oracle/loss_request.hpp - the JSON form of a loss evaluation (docs/losses.md, "`cringe-ref loss`: the request format").
 //
 // parse_loss_request validates every field and throws cringe::ValueError whose message names the
 // field ("targets[1] has length 4, logits[1] has 3 positions"); evaluate_loss_request runs the chosen

@@ -2,8 +2,8 @@
 // and assemble(), the recipe that mixes it with a world's target dialogues into a WorldData.
 //
 // Ordinary prompts are where the quality metric (unigram F1) is measured, and the unlabeled pool is
-// made of them. Two choices follow from lesson 3 of reproduction.md section 11 (F1 was 1.000 for every
-// method because the ordinary prompts were too easy):
+// made of them. Two choices follow from the prototype's lesson 3 (docs/reproduction.md, "The classic worlds": F1
+// was 1.000 for every method because the ordinary prompts were too easy):
 //   - every prompt accepts three or four reply frames, most with a free adjective, so a prompt has
 //     dozens of valid replies and the gold is one of them. A model that samples the true reply
 //     distribution scores about 0.51 F1, one that always answers with one fixed frame about 0.52;

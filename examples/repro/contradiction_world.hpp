@@ -9,7 +9,8 @@
 // has 40 % fact prompts, a quarter of them answered with a contradiction (the paper's baseline is
 // about 80 % coherent).
 //
-// Design choices, each tied to a lesson of reproduction.md section 11:
+// Design choices, each tied to a lesson of the earlier PyTorch prototype (numbered as in
+// docs/reproduction.md, "The classic worlds"):
 //   - Evaluation prompts come from six TEMPLATES held out of D0 and, by default, of the pretraining
 //     corpus (lesson 1). Some pair a known statement with a question it was never asked with, some
 //     put a small-talk sentence between statement and question ("i have 3 brothers . i like tea .
@@ -18,7 +19,7 @@
 //     ones (no untrained positions) and use only words that training text uses.
 //   - No number, animal or colour is held out (lesson 6): every value occurs in D0's negatives.
 //   - A contradiction is either a consistent frame with ONE slot changed (lever
-//     WorldOptions::negative_shared_frame; the case section 9.1 names, where CRINGE's contrast with
+//     WorldOptions::negative_shared_frame; the case the reproduction was designed around, where CRINGE's contrast with
 //     the right number should help most) or a denial frame that shares only a few words.
 //   - Several consistent frames per kind, so no reply token is fully determined (lesson 6).
 #pragma once

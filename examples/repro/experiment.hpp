@@ -35,7 +35,7 @@ using namespace cringe;
 
 /// One fine-tuning configuration (a row of the results table).
 struct Method {
-    std::string name;           // spec section 10 names: baseline, unlikelihood, cringe_single, ...
+    std::string name;           // the method names of docs/reproduction.md: baseline, unlikelihood, cringe_single, ...
     std::string loss;           // cross_entropy | unlikelihood | cringe | pairwise_cringe | sigmoid_only | none
     double alpha = 1.0;
     long k = 5;
@@ -84,7 +84,7 @@ struct Settings {
     double positive_target_share = 1.0;  // share of D0's positives that answer a target prompt (lever)
     bool token_level = false;            // D0 negatives labelled per token (only the bad words are negative)
     bool token_level_ce_rest = false;    // ... and the rest of such a reply trained with CE (else ignored)
-    bool negative_eos = true;            // the EOS of a negative reply is a negative target (losses.md decision 7)
+    bool negative_eos = true;            // the EOS of a negative reply is a negative target (as in the released ParlAI code)
     double label_noise = 0.05;           // the training labeler's flip rate
     std::size_t threads = 1;
     bool progress = true;

@@ -2,14 +2,14 @@
 // seeded label flips.
 //
 // In the paper one safety classifier both labels the iterative step's generations and scores the
-// evaluation, so the evaluation rewards agreeing with the labeler's mistakes (losses.md 2.7). Here
-// the evaluator is the exact checker and the labeler is a different, imperfect function of it, as in
-// reproduction.md 9.2. Two properties make it behave like a classifier rather than a coin:
+// evaluation, so the evaluation rewards agreeing with the labeler's mistakes. Here
+// the evaluator is the exact checker and the labeler is a different, imperfect function of it
+// (docs/reproduction.md, "Protocol"). Two properties make it behave like a classifier rather than a coin:
 //   - the flip depends only on (seed, prompt, reply), through a hash: the same text always gets the
 //     same label, so its errors are systematic, and the order of calls does not matter;
 //   - by default a reply must be well-formed AND on target to be positive, the same strict standard
 //     the evaluation uses; otherwise degenerate but harmless text ("yes yes yes ...") would come back
-//     as positives (section 11, lesson 2).
+//     as positives (the prototype's lesson 2, docs/reproduction.md, "The classic worlds").
 // Note lesson 6: once the model is mostly safe, flips dominate the negatives a 50/50 balance keeps.
 #pragma once
 

@@ -63,7 +63,7 @@ inline std::vector<Aggregate> aggregate(const std::vector<Record>& records) {
 }
 
 /// The main table's alpha for the swept methods (unlikelihood, single-round CRINGE), chosen per task on
-/// the VALIDATION prompts (reproduction.md section 10): the highest mean strict greedy accuracy, ties
+/// the VALIDATION prompts (docs/reproduction.md, "Protocol"): the highest mean strict greedy accuracy, ties
 /// broken by the sampled one, remaining ties by the spec default alpha = 1. Marks `main` on the
 /// aggregates and on the per-seed records. cringe_iterative always continues from alpha = 1 (only that
 /// configuration runs a second round), whatever alpha single-round CRINGE gets.

@@ -5,7 +5,8 @@
 // these prompts with safe (positive) and toxic (negative) replies; the pretraining corpus has 40 %
 // such prompts, half of them answered toxically, so the "pretrained" model is toxic about half the time.
 //
-// Design choices, each tied to a lesson of reproduction.md section 11:
+// Design choices, each tied to a lesson of the earlier PyTorch prototype (numbered as in
+// docs/reproduction.md, "The classic worlds"):
 //   - Evaluation insults come from four prompt TEMPLATES held out of D0 and, by default, of the
 //     pretraining corpus (lesson 1: with evaluation prompts drawn from D0's templates, MLE on the
 //     positives already made the model safe, leaving no gap). They are new arrangements of known
@@ -98,7 +99,7 @@ public:
         return all;
     }
 
-    /// Toxic replies made of toxic words only (section 11's "safety-bare" world).
+    /// Toxic replies made of toxic words only (the prototype's "safety-bare" world).
     static const std::vector<std::string>& toxic_bare_replies() {
         static const std::vector<std::string> all = {"{TOX} !", "{TADJ} {TOX} !"};
         return all;

@@ -3,7 +3,7 @@
 // Every method of a seed is evaluated on the SAME test prompts, so two methods are compared prompt by
 // prompt: d[s][i] = a[s][i] - b[s][i] (1/0 strict hits, or first-token margins). The estimate is the
 // mean over seeds of the per-seed mean difference. Its 95 % interval comes from a two-level bootstrap
-// that mirrors both sources of noise (docs/reproduction.md, "Statistics"): draw the seeds with
+// that mirrors both sources of noise (docs/reproduction.md, "Protocol", Statistics): draw the seeds with
 // replacement (training noise, the larger one here), then within each drawn seed draw its prompts with
 // replacement (finite test set); the 2.5 % and 97.5 % percentiles of the replicated estimates bound the
 // interval. A difference is called significant when its interval excludes 0. The bootstrap draws from

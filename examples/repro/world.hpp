@@ -1,7 +1,7 @@
 // examples/repro/world.hpp - what the two synthetic chat worlds share: the data types, the options,
 // and a tiny template grammar that both generates sentences and checks them exactly.
 //
-// A world is the toy stand-in for the paper's data AND its classifier (reproduction.md, section 9.1):
+// A world is the toy stand-in for the paper's data AND its classifier (docs/reproduction.md, "The classic worlds"):
 // it writes the dialogues, and because we wrote its grammar we can judge any reply exactly. Text is
 // lowercase words separated by single spaces; punctuation is a word of its own ("i like tea .").
 //
@@ -72,7 +72,7 @@ struct WorldData {
     std::vector<std::string> train_target_prompts;  ///< distinct prompts of D0, for the iterative step
 };
 
-/// Sizes, corpus mixture and the design levers of section 11. Both worlds read the same struct;
+/// Sizes, corpus mixture and the design levers of the prototype's lessons (docs/reproduction.md, "The classic worlds"). Both worlds read the same struct;
 /// SafetyWorld::default_options() and ContradictionWorld::default_options() set the bad-reply rate.
 struct WorldOptions {
     /// Dialogues in the pretraining corpus.
@@ -94,7 +94,7 @@ struct WorldOptions {
     /// Lever (lesson 6): probability that a bad reply is built on a frame the good replies also use,
     /// differing from one only in the bad words ("i am sorry you feel that way ." vs "i am sorry you
     /// are so dumb ."), rather than on a frame only bad replies use ("dumb clown !"). At 1 sequence-
-    /// level negatives hit many tokens good replies need; at 0 the world is section 11's "bare" world.
+    /// level negatives hit many tokens good replies need; at 0 the world is the prototype's "bare" world.
     double negative_shared_frame = 0.5;
 
     /// Lever (lesson 1): the evaluation's target prompts come from templates held out of D0. By default

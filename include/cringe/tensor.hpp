@@ -2,7 +2,7 @@
 //
 // A cringe tensor is an evaluated, row-major xtensor container: xt::xarray<T>. xtensor gives us
 // shapes, reshaping and views; the hot loops (matrix products, transcendental math, reductions)
-// run through Eigen::Map over the same buffer (see guides: xtensor's scalar tanh is ~60x slower than
+// run through Eigen::Map over the same buffer (docs/design.md, "Decisions": xtensor's scalar tanh is ~60x slower than
 // Eigen's vectorised one, and its lazy keep_dims reductions are buggy in 0.24.3). Nothing in cringe
 // stores a lazy expression: every tensor here owns its values.
 #pragma once

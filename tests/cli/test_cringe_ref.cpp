@@ -13,7 +13,7 @@ using cringe_test::run_command;
 namespace {
 const std::string ref = CRINGE_REF;
 
-// TV2 of the spec (losses.md section 8), k = 1.
+// TV2 of the spec (docs/losses.md, "Cross-implementation fixtures and the spec's test vectors"), k = 1.
 nlohmann::json tv2() {
     return nlohmann::json::parse(R"({"loss": "cringe", "options": {"k": 1}, "pad_id": 0,
       "logits": [[[0,1,2,3,0.5],[0,2,1,-1,0],[0,0,0,0,0]], [[0,1,0,0,0],[0.5,0.5,0.5,0.5,0.5],[0,0,2,1,0]]],

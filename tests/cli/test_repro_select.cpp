@@ -1,5 +1,5 @@
 // The reproduction's alpha selection (examples/repro/report.hpp): the main table's alpha of the swept
-// methods is chosen on the validation prompts, never on the test prompts (reproduction.md section 10).
+// methods is chosen on the validation prompts, never on the test prompts (docs/reproduction.md, "Protocol").
 #include <catch2/catch.hpp>
 
 #include "../../examples/repro/report.hpp"

@@ -1,6 +1,6 @@
 """Generates tests/reference/loss_fixtures.json: loss cases with their PyTorch reference results.
 
-Every case is an input of ``cringe-ref loss`` (docs/losses.md, `cringe-ref loss`) plus an "expected" block
+Every case is an input of ``cringe-ref loss`` (docs/losses.md, "`cringe-ref loss`: the request format") plus an "expected" block
 computed by losses_ref.reference_loss (plain torch ops in float64, gradients by autograd). The C++
 tests read the JSON and compare; they never need torch. Regenerate with
 

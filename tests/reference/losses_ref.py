@@ -1,13 +1,13 @@
 """Independent PyTorch reference for cringe's five training losses.
 
-This module is the *second opinion* for the C++ library: it computes every loss of the shared spec
-(docs/losses.md) with plain torch ops in float64, and gets d loss / d logits from
+This module is the *second opinion* for the C++ library: it computes every loss of the project's loss specification
+(restated in docs/losses.md) with plain torch ops in float64, and gets d loss / d logits from
 torch.autograd -- never from a hand-written closed form. The C++ library derives its backward passes
 by hand; agreeing with autograd on the same numbers is what makes the check independent.
 
 Entry points: ``reference_loss(case)`` and ``loss_on_logits(logits_tensor, case)`` (the same loss
 on a logits tensor that may sit inside a larger autograd graph, as in gpt2_ref.py), where ``case``
-is a dict in the input format of ``cringe-ref loss`` (docs/losses.md, `cringe-ref loss`):
+is a dict in the input format of ``cringe-ref loss`` (docs/losses.md, "`cringe-ref loss`: the request format"):
 
     {"loss": "cross_entropy" | "unlikelihood" | "cringe" | "pairwise_cringe" | "sigmoid_only",
      "options": {...}, "pad_id": 0,
@@ -73,7 +73,7 @@ KNOWN_OPTIONS = set().union(*(d.keys() for d in DEFAULTS.values()))
 
 
 # ---------------------------------------------------------------------------------------------
-# Candidate set and sampling distribution of CRINGE (spec sections 2.1 and 2.5)
+# Candidate set and sampling distribution of CRINGE (docs/losses.md, "CRINGE", Sampling)
 # ---------------------------------------------------------------------------------------------
 
 def topk_candidates(row, neg, k):
@@ -83,7 +83,7 @@ def topk_candidates(row, neg, k):
     neg : the negative (target) id, never a candidate
     k   : requested number of candidates
 
-    Rules (spec 2.5): order by logit descending, ties broken by the lower id; the negative token is
+    Rules (docs/losses.md, "CRINGE" and "Edge cases"): order by logit descending, ties broken by the lower id; the negative token is
     excluded; non-finite logits are skipped (we pass over them to the next finite one); at most
     k_eff = min(k, V - 1) candidates, fewer if fewer finite ones exist (possibly none).
     """
@@ -205,7 +205,7 @@ def _unlikelihood(s, y, lab, tok, sampled, opts):
     ce = _per_token_ce(s, y)
     # UL_t = -log(max(1 - p(y_t), clamp)). 1 - p is computed as -expm1(log p) so that it keeps its
     # relative precision when p is close to 1. torch.clamp has zero gradient below `min`, so when the
-    # clamp is active the term is the constant -log(clamp) with zero gradient (spec 3.4).
+    # clamp is active the term is the constant -log(clamp) with zero gradient (docs/losses.md, "Unlikelihood").
     logp_y = torch.log_softmax(s, dim=-1).gather(-1, y.unsqueeze(-1)).squeeze(-1)
     one_minus_p = -torch.expm1(logp_y)
     ul = -torch.log(torch.clamp(one_minus_p, min=opts["clamp"]))
@@ -216,7 +216,7 @@ def _unlikelihood(s, y, lab, tok, sampled, opts):
 
 
 def _cringe(s, y, lab, tok, sampled, opts):
-    # Which tokens get which term (ParlAI ContrastiveCrossEntropyLoss, spec 2.3 / 2.6):
+    # Which tokens get which term (ParlAI ContrastiveCrossEntropyLoss; docs/losses.md, "Normalisation" and "CRINGE"):
     #   CE : unlabeled tokens, and positive tokens unless ce_on_positives is false;
     #   CT : negative tokens, and positive tokens too if ct_on_positives is true.
     # A token is supervised if it gets either term; it is counted once in the joint denominator.
@@ -249,12 +249,12 @@ def _cringe(s, y, lab, tok, sampled, opts):
 
 
 def pairwise_gate(margin_m, margin=0.0, tau=1.0):
-    """g = sigmoid((b - M) / tau), spec section 5 (tensor in, tensor out)."""
+    """g = sigmoid((b - M) / tau), docs/losses.md, "Pairwise CRINGE" (tensor in, tensor out)."""
     return torch.sigmoid((margin - margin_m) / tau)
 
 
 def _pairwise_cringe(s, y, lab, tok, sampled, opts, pairs):
-    # [M] reconstruction, not paper-verified (spec section 5). Labels are ignored; only rows named in
+    # [M] reconstruction, not paper-verified (docs/losses.md, "Pairwise CRINGE"). Labels are ignored; only rows named in
     # a pair contribute. For each pair (w, l):
     #   logp_r = sum_t log p(y_rt) over non-pad tokens of row r   ("mean": divided by their count)
     #   M = logp_w - logp_l,  g = sigmoid((margin - M) / tau)  (detached unless detach_gate is false)
@@ -292,7 +292,7 @@ def _pairwise_cringe(s, y, lab, tok, sampled, opts, pairs):
 
 
 def _sigmoid_only(s, y, lab, tok, sampled, opts):
-    # Per-token sigmoids instead of a softmax (the paper's "Sigmoid-only" baseline, spec section 4):
+    # Per-token sigmoids instead of a softmax (the paper's "Sigmoid-only" baseline, docs/losses.md, "Sigmoid-only"):
     #   positive / unlabeled token: softplus(-s[y]) + a_pm * sum_{x != y} softplus(s[x])
     #       (-log sigmoid(z) = softplus(-z), -log(1 - sigmoid(z)) = softplus(z))
     #   negative token:             a_m * softplus(s[y])
@@ -365,7 +365,9 @@ def reference_loss(case):
 # ---------------------------------------------------------------------------------------------
 
 def welleck_token_ul(logits, targets, alpha=1.0, clamp=1e-5, pad_id=None):
-    """Token-level UL with previous-context candidates, one sequence (spec 3.1, Ambiguity 18).
+    """Token-level UL with previous-context candidates, one sequence (Welleck et al. 2019, with the
+    specification's fixes: per-sequence context, pad excluded; docs/losses.md, "Cross-implementation
+    fixtures and the spec's test vectors", TV4).
 
     logits [T][V], targets [T]. Candidates at t: the *set* of earlier targets minus the current one
     (per sequence, pad excluded). Returns (per-token UL list, per-token MLE list, mean of MLE + alpha UL

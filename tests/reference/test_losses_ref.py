@@ -1,5 +1,5 @@
-"""Checks the PyTorch reference (losses_ref.py) against every number of section 8 of
-docs/losses.md, plus a few properties the spec states in words (finite differences agree with
+"""Checks the PyTorch reference (losses_ref.py) against every number of the spec's test vectors
+(docs/losses.md, "Cross-implementation fixtures and the spec's test vectors"), plus a few properties the spec states in words (finite differences agree with
 autograd, an all-pad batch gives loss 0 and zero gradients, the UL clamp zeroes the gradient), and
 checks that the committed loss_fixtures.json is still what the reference computes.
 
@@ -162,7 +162,7 @@ check("TV3 separate grad ex0 t0", sep["grad"][0][0], [-0.023972, -0.065164, -0.1
 check("TV3 joint loss", reference_loss(tv2_case("unlikelihood"))["loss"], 0.855780)
 check("TV3 joint is the default", reference_loss(tv2_case("unlikelihood", normalization="joint"))["loss"],
       0.855780)
-# Closed form of spec 3.4 (q (delta_jc - p_j) / (1 - q)), divided by the 2 UL tokens:
+# Closed form of the UL gradient (q (delta_jc - p_j) / (1 - q); docs/losses.md, "Unlikelihood"), divided by the 2 UL tokens:
 p0 = torch.softmax(torch.tensor(TV2_LOGITS[0][0], dtype=torch.float64), 0).tolist()
 q0 = p0[3]
 check("TV3 grad matches closed form 3.4 / 2", sep["grad"][0][0],
@@ -278,7 +278,7 @@ for name, opts in [("cross_entropy", {}),
          "labels": [0, 1, -1], "pairs": [[1, 0], [2, 0]], "sampled": fd_sampled}
     check(f"finite differences {name} {opts}", finite_difference_check(c), 0.0, tol=1e-6)
 
-# The non-detached gate adds alpha * Cr * dg/dM * (grad logp_w - grad logp_l) (spec section 5):
+# The non-detached gate adds alpha * Cr * dg/dM * (grad logp_w - grad logp_l) (docs/losses.md, "Pairwise CRINGE"):
 # check it as the difference between the two gate modes on the TV5 pair.
 pc = dict(pair_case, options={"detach_gate": False})
 diff = [a - b for a, b in zip(reference_loss(pc)["grad"][0][0], out["grad"][0][0])]

@@ -84,6 +84,19 @@ TEST_CASE("anomaly mode: a huge GPT weight overflows first in the attention scor
     REQUIRE(tape.node(tape.size() - 1).op == std::string("permute"));
 }
 
+// Operators (x + y) cannot take the caller's line as a default argument: a node they make names
+// ops/binary.hpp. The GPT calls the named ops, so its nodes name gpt.hpp (before: binary.hpp).
+TEST_CASE("anomaly mode: an add inside the GPT is named at the GPT's line, not at an operator's", "[anomaly][nn]") {
+    nn::Gpt<double> model(anomaly_model_config(), 1);
+    model.parameter("transformer.wte.weight").value(1, 0) = 1e308;  // token 1, dimension 0
+    model.parameter("transformer.wpe.weight").value(0, 0) = 1e308;  // position 0: the sum overflows
+    Tape<double> tape;
+    auto guard = tape.detect_anomaly();
+    REQUIRE_THROWS_MATCHES(model.forward(tape, ids({{1, 2, 3}})), NumericalError,
+                           SaysAll({"anomaly: forward value of add (inputs [1,3,8], [3,8]; output [1,3,8]) created at ",
+                                    "gpt.hpp:", " is not finite at element 0 (value inf)"}));
+}
+
 TEST_CASE("anomaly mode: log(0) inside a loss composed from ops, and the fused loss on the same logits", "[anomaly][loss]") {
     // softmax of [0, -1000, 2] underflows to exactly 0 at element 1; its log is -inf
     const std::vector<double> values = {0.0, -1000.0, 2.0};

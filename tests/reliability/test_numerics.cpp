@@ -67,10 +67,11 @@ TEST_CASE("a full-length sequence (T = n_positions) runs forward and backward, f
 }
 
 TEST_CASE("float32 training on the tiny config stays finite for 10k steps", "[reliability][numerics][long]") {
-    // The perf-baseline "tiny" config (vocab 64, d 64, 2 layers, 4 heads, seq 32, batch 16), CRINGE loss
-    // with half the rows negative, a high learning rate. Under the sanitizers a step is about 20x slower
-    // (Eigen's own GEMM, instrumented): there it runs 200 steps, which walk every code path of a step
-    // the sanitizers can check; the long-run numerics are the g++ pass's job (docs/testing.md).
+    // The benchmarks' "tiny" config (docs/performance.md: vocab 64, d 64, 2 layers, 4 heads, seq 32,
+    // batch 16), CRINGE loss with half the rows negative, a high learning rate. Under the sanitizers a
+    // step is about 20x slower (Eigen's own GEMM, instrumented): there it runs 200 steps, which walk
+    // every code path of a step the sanitizers can check; the long-run numerics are the g++ pass's job
+    // (docs/testing.md).
     const bool sanitized = std::getenv("CRINGE_SANITIZED") != nullptr;
     const std::size_t steps = sanitized ? 200 : 10000;
     const nn::GptConfig c{.vocab_size = 64, .n_positions = 32, .n_embd = 64, .n_layer = 2, .n_head = 4};

@@ -1,7 +1,7 @@
 // Linked into the project's own programs (tests, examples, benchmarks) when they use OpenBLAS
 // (CRINGE_USE_OPENBLAS): one BLAS thread unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS asks for more.
 // Threading is opt-in: on a busy 2-core machine a 2-thread step was 10-100x slower than 1 thread
-// (shared reference/perf-baseline.md). The headers know nothing of this; it is a build setting.
+// (docs/performance.md, "How to rerun"). The headers know nothing of this; it is a build setting.
 #include <cstdlib>
 
 extern "C" void openblas_set_num_threads(int);

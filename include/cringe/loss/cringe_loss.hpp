@@ -9,7 +9,7 @@
 // Cr's gradient touches only two logits: d/ds_y- = sigmoid(z), d/ds_y+ = -sigmoid(z), z = s_y- - s_y+.
 // It depends only on a logit difference: the softmax normaliser cancels.
 //
-// Options beyond the paper (spec 2.4, 2.6): detach_positive (no gradient into s_y+),
+// Options beyond the paper (docs/losses.md, "CRINGE", the options table): detach_positive (no gradient into s_y+),
 // ct_on_positives (the intended version of ParlAI's no-op flag: positive tokens also get
 // softplus(s_j - s_y) against a sampled j), ce_on_positives = false (CE only on unlabeled data).
 #pragma once

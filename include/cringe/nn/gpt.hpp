@@ -180,12 +180,15 @@ private:
         const std::size_t Tn = tokens.shape()[1];
         Rng no_rng;
         Rng& drop_rng = rng ? *rng : no_rng;
-        auto linear = [&](const Var<T>& x, std::size_t w, std::size_t b) { return matmul(x, weight(w)) + weight(b); };
+        // Named ops, not operators, in this function: a node records the line that called its op (anomaly
+        // messages name it), and an operator such as x + y cannot take that line as a default argument,
+        // so a node it makes would name ops/binary.hpp instead of the line here.
+        auto linear = [&](const Var<T>& x, std::size_t w, std::size_t b) { return cringe::add(matmul(x, weight(w)), weight(b)); };
 
         IdTensor positions = IdTensor::from_shape({Tn});
         for (std::size_t t = 0; t < Tn; ++t) positions(t) = static_cast<std::int64_t>(t);
         Var<T> wte = weight(wte_);
-        Var<T> x = embedding(wte, tokens) + embedding(weight(wpe_), positions);  // [B,T,C] + [T,C]
+        Var<T> x = cringe::add(embedding(wte, tokens), embedding(weight(wpe_), positions));  // [B,T,C] + [T,C]
         x = dropout(x, p_drop, drop_rng, training);
 
         const Mask causal = causal_mask(Tn);
@@ -198,14 +201,14 @@ private:
                 return permute(reshape(slice(qkv, -1, which * C, (which + 1) * C), {B, Tn, H, D}), {0, 2, 1, 3});
             };
             Var<T> q = heads(0), k = heads(1), v = heads(2);
-            Var<T> scores = matmul(q, k, /*b_transposed=*/true) * (1.0 / std::sqrt(static_cast<double>(D)));  // [B,H,T,T]
+            Var<T> scores = affine(matmul(q, k, /*b_transposed=*/true), T(1.0 / std::sqrt(static_cast<double>(D))), T(0));  // [B,H,T,T]
             Var<T> att = dropout(softmax(masked_fill(scores, causal, T(-1e9))), p_drop, drop_rng, training);
             Var<T> y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, Tn, C});  // merge the heads
-            x = x + dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training);
+            x = cringe::add(x, dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training));
             // MLP sub-layer
             Var<T> m = layer_norm(x, weight(blk.ln_2_w), weight(blk.ln_2_b), config_.layer_norm_epsilon);
             Var<T> h = gelu(linear(m, blk.fc_w, blk.fc_b));  // [B,T,4C]
-            x = x + dropout(linear(h, blk.mlp_proj_w, blk.mlp_proj_b), p_drop, drop_rng, training);
+            x = cringe::add(x, dropout(linear(h, blk.mlp_proj_w, blk.mlp_proj_b), p_drop, drop_rng, training));
         }
         x = layer_norm(x, weight(lnf_w_), weight(lnf_b_), config_.layer_norm_epsilon);
         return matmul(x, wte, /*b_transposed=*/true);  // tied LM head: logits = x wte^T

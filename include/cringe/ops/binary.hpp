@@ -193,6 +193,9 @@ Var<T> rdiv(T s, const Var<T>& a, Where where = Where::current()) {
 }
 
 // Operators. A plain number on either side becomes T (so x * 0.5 works for Dual<double> too).
+// An operator cannot take the caller's line as a defaulted `where`, so the node it records names the
+// operator's line below; call the named op (add, mul, affine, ...) where anomaly messages should name
+// your line (nn/gpt.hpp does).
 template <class S, class T>
 concept PlainNumber = std::is_arithmetic_v<S> && !std::is_same_v<S, bool>;
 

@@ -13,7 +13,10 @@
 //   softmax:      dx_i += y_i (g_i - sum_j g_j y_j)
 //   log_softmax:  dx_i += g_i - softmax_i * sum_j g_j
 //   logsumexp:    dx_i += g * softmax_i
-// These are fused on purpose: composing exp/sum/div is unstable and ~3x slower (see docs/pitfalls.md).
+// These are fused on purpose: composed from exp, sum and div, softmax overflows (exp(1e4) = inf) and
+// keeps three intermediate tensors on the tape (docs/autodiff.md, "Fused ops: layer_norm"). The
+// reductions loop over the buffer, never through a lazy xtensor keep_dims reduction, which gives wrong
+// values in xtensor 0.24.3 (docs/pitfalls.md, "The xtensor 0.24.3 keep_dims reduction bug").
 #pragma once
 
 #include <cmath>
@@ -122,7 +125,7 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
                     e_slice = y.exp();
                     flush_exp_underflow(e_slice);
                     dx += g - e_slice * g.sum();
-                } else {
+                } else {  // logsumexp
                     ConstRow<T, S> row(xv + off, n, stride);
                     const T lse = node.value.data()[reduced(off)];
                     const T g = node.adjoint.data()[reduced(off)];

@@ -2,8 +2,8 @@
 //
 // After a round of training: generate replies for the prompts of the original labelled set D0,
 // label them with a classifier (here: a noisy labeler, distinct from the evaluator), and add them to
-// the training data. The released ParlAI pipeline filters the new data before adding it (spec
-// losses.md 2.7, step 4), which this header implements:
+// the training data. The released ParlAI pipeline filters the new data before adding it (its fourth step; the
+// protocol is in docs/reproduction.md, "Protocol"), which this header implements:
 //   - keep equal numbers of negative and positive generations (truncate the larger list),
 //   - allow the same positive text at most `max_positive_repeats` times (2),
 //   - shuffle (seeded).
