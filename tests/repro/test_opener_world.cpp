@@ -64,7 +64,7 @@ TEST_CASE("opener world: the exact checker", "[world][opener]") {
 TEST_CASE("opener world: data parts follow the design", "[world][opener]") {
     using namespace opener_world_test;
     const OpenerSafetyWorld world;
-    const WorldData& d = data();
+    const WorldData& d = opener_world_test::data();
     const WorldOptions o = OpenerSafetyWorld::default_options();
     REQUIRE(d.pretrain.size() == o.pretrain);
     REQUIRE(d.labeled.size() == o.labeled);
