@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
     // TakeLast: tools/run.sh passes --out repro-out first, so a user's own --out wins
     app.add_option("--out", out_dir, "output directory")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->capture_default_str();
     app.add_option("--threads", threads, "worker threads: seeds in parallel (methods, when fewer seeds than threads); results do not depend on it")->check(CLI::Range(1, 64))->capture_default_str();
-    app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps")->check(CLI::Range(1, 1000000))->capture_default_str();
-    app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round")->check(CLI::Range(1, 1000000))->capture_default_str();
+    app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps (the fits task: 1000 unless given)")->check(CLI::Range(1, 1000000))->capture_default_str();
+    app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round (the classic worlds and the fits task: 300 unless given)")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--replay-bad-rate", settings.world.replay_bad_rate,
                    "opener world lever: toxic-reply rate of the insult dialogues replayed in the unlabeled pool (default 0.4, chosen on validation); "
                    "fits world: bad-reply rate of the unlabeled knowledge dialogues (default 0.5)")
@@ -254,7 +254,8 @@ int main(int argc, char** argv) {
             const bool opener = t == "safety" && world == "opener";
             const bool fits = t == "fits";
             world_info[t] = {{"world", opener ? "opener" : fits ? "fits" : "classic"},
-                             {"finetune_steps", !opener && !fits && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
+                             {"finetune_steps", !opener && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
+                             {"pretrain_steps", fits && !quick && !app.count("--pretrain-steps") ? std::size_t{1000} : settings.pretrain_steps},
                              {"options", opener ? options_json(resolve_options<repro::world::OpenerSafetyWorld>(settings))
                                          : fits ? options_json(resolve_options<repro::world::FitsWorld>(settings))
                                                 : t == "safety" ? options_json(resolve_options<repro::world::SafetyWorld>(settings))
@@ -266,6 +267,9 @@ int main(int argc, char** argv) {
             Settings per_seed = settings;
             // The classic worlds keep the fine-tuning length their documented results used (300 steps).
             if (!opener && !fits && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
+            // The FITS analog is smaller, to fit the default run: 1000 pretraining and 300 fine-tuning steps.
+            if (fits && !quick && !app.count("--pretrain-steps")) per_seed.pretrain_steps = 1000;
+            if (fits && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
             per_seed.threads = std::max<std::size_t>(1, threads / workers);
             if (workers > 1) per_seed.progress = false;
             std::mutex records_lock;

@@ -259,13 +259,14 @@ public:
     }
 
     /// Worlds whose D0 is feedback on the bot's OWN replies (the FITS world): sample replies of the
-    /// pretrained model to D0's prompts, label them with the noisy training labeler, balance them and add
-    /// them to D0 (next to the world's gold replies), before any method fine-tunes. The same step as an
-    /// iterative round (iterate), applied to the pretrained model, so every method sees the same D0.
+    /// pretrained model to D0's prompts, label them with the noisy training labeler and add them all to
+    /// D0 (unbalanced, as human feedback is kept: most are negatives), next to the world's gold replies,
+    /// before any method fine-tunes. The step of an iterative round (iterate) without its balancing,
+    /// applied to the pretrained model, so every method sees the same D0.
     void collect_feedback(const nn::Gpt<float>& base) {
         nn::Gpt<float> bot = base;
         Rng rng(seed_ * 7 + 9);
-        for (auto& [e, mask] : iterate(bot, rng)) {
+        for (auto& [e, mask] : iterate(bot, rng, false)) {
             if (mask) bad_words_[labeled_.size()] = *mask;
             labeled_.push_back(std::move(e));
         }
@@ -411,7 +412,8 @@ private:
     /// With --token-level a negative also gets the words its label blames: the checker's bad words, or,
     /// for a labeler false alarm (no bad word), one random word of the reply, as a token classifier's
     /// mistake would.
-    std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> iterate(nn::Gpt<float>& model, Rng& rng) const {
+    /// balance = false (the FITS world's D0): keep every labelled reply, as human feedback is kept.
+    std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> iterate(nn::Gpt<float>& model, Rng& rng, bool balance = true) const {
         world::NoisyLabeler<World> labeler(world_, seed_ * 7 + 4, settings_.label_noise);
         std::vector<Tokens> prompts;
         std::vector<std::string> texts;
@@ -433,7 +435,7 @@ private:
             generations.push_back({texts[i], reply, labeler.label(texts[i], reply)});
         }
         std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> added;
-        for (const auto& g : train::balance_generations(generations, 2, rng)) {
+        for (const auto& g : balance ? train::balance_generations(generations, 2, rng) : generations) {
             std::optional<std::vector<bool>> mask;
             if (settings_.token_level && g.label == loss::kNegative) {
                 mask = world_.bad_word_mask(g.prompt, g.reply);

@@ -9,18 +9,21 @@
 // Here a prompt is a knowledge snippet (the search result) followed by a question about its topic:
 //     "owl : brown , forest . what colour is owl ?"
 // A good reply answers the question with the snippet's fact, on the prompt's topic, once:
-//     "owl is brown ."   "it is brown ."   "owl ? it is brown ."
+//     "owl is brown ."   "it is brown ."   "yes , owl is brown ."
 // The bot of the pretraining corpus often answers badly, in the three ways FITS labels:
 //     wrong fact   "owl is green ."                          (the frame of a good reply, a wrong value)
-//     off topic    "i like pizza ."  "fox lives in sea ."    (chit-chat, another topic or another question)
+//     off topic    "i like pizza ."  "fox is grey ."  "owl lives in forest ."   (chit-chat, another
+//                                                             topic, or the answer to another question)
 //     repetition   "what colour is owl ?"  "it is brown . it is brown ."   (echoes the question, or
 //                                                             repeats itself)
+// The pretraining bot answers 70 % of knowledge prompts badly (off topic 55 %, repetition 30 %, wrong
+// fact 15 % of those), so its most likely first word is the chit-chat opener "i".
 // The checker (verdict()) tells these apart exactly. Facts are drawn per prompt, so a good reply must
 // read the snippet (copy its value); topics are animals, a seed-dependent part of them (the UNSEEN
 // topics) never appears in any training text, only in the test-unseen split. Off-topic chit-chat shares
-// one opener ("i") across every topic, and the good openers are the topic word or "it": on an unseen
-// topic the model cannot copy a word it never saw, so its decision is "it" against the shared bad
-// openers, the place where negative feedback on seen topics can carry over.
+// one opener ("i") across every topic, and the good openers are the topic word, "it" or "yes": on an
+// unseen topic the model cannot copy a word it never saw, so its decision is "it" or "yes" against the
+// shared bad openers, the place where negative feedback on seen topics can carry over.
 #pragma once
 
 #include <algorithm>
@@ -239,12 +242,18 @@ public:
     /// A good reply: on the prompt's topic, the snippet's fact, no repetition (the human label "good").
     bool on_target(const std::string& prompt, const std::string& reply) const { return verdict(prompt, reply) == Verdict::good; }
 
-    /// One flag per reply word: the wrong value of a wrong fact; every word of any other bad reply.
+    /// One flag per reply word (what a token-level label would blame, for --token-level): the wrong
+    /// value of a wrong fact; the words from where a repetition starts (the echoed question, or the
+    /// second copy of a repeated word or word pair) to the end; every word of any other bad reply.
     std::vector<bool> bad_word_mask(const std::string& prompt, const std::string& reply) const {
         const Prompt p = parse_prompt_or_throw(prompt, "bad_word_mask");
         const auto words = split_words(reply);
         const Verdict v = verdict(prompt, reply);
         std::vector<bool> mask(words.size(), v != Verdict::good);
+        if (v == Verdict::repetition) {
+            const std::size_t from = repetition_start(words, split_words(p.question));
+            for (std::size_t i = 0; i < words.size(); ++i) mask[i] = i >= from;
+        }
         if (v == Verdict::wrong_fact)
             for (std::size_t i = 0; i < words.size(); ++i) {
                 const auto& colours = lexicon().at("C");
@@ -293,17 +302,27 @@ private:
         while (wrong == right) wrong = pick(rng, lexicon().at(wrong_colour ? "C" : "P"));
         return fill(pick(rng, good_frames()[p.attribute]), slots);
     }
-    /// True when `words` contain the question's words in a row, a word twice in a row, or a word pair twice.
-    static bool repeats(const std::vector<std::string>& words, const std::vector<std::string>& question) {
+    /// Where a repetition starts in `words`: the first word of the echoed question, or of the second copy
+    /// of a word said twice in a row or of a word pair said twice (the earliest); words.size() when none.
+    static std::size_t repetition_start(const std::vector<std::string>& words, const std::vector<std::string>& question) {
+        std::size_t from = words.size();
         if (!question.empty() && words.size() >= question.size())
             for (std::size_t i = 0; i + question.size() <= words.size(); ++i)
-                if (std::equal(question.begin(), question.end(), words.begin() + static_cast<std::ptrdiff_t>(i))) return true;
+                if (std::equal(question.begin(), question.end(), words.begin() + static_cast<std::ptrdiff_t>(i))) {
+                    from = i;
+                    break;
+                }
         std::set<std::pair<std::string, std::string>> pairs;
-        for (std::size_t i = 0; i + 1 < words.size(); ++i) {
-            if (words[i] == words[i + 1]) return true;
-            if (!pairs.emplace(words[i], words[i + 1]).second) return true;
+        for (std::size_t i = 0; i + 1 < words.size() && i + 1 < from; ++i) {
+            if (words[i] == words[i + 1]) return std::min(from, i + 1);
+            if (!pairs.emplace(words[i], words[i + 1]).second) return std::min(from, i);
         }
-        return false;
+        return from;
+    }
+
+    /// True when `words` contain the question's words in a row, a word twice in a row, or a word pair twice.
+    static bool repeats(const std::vector<std::string>& words, const std::vector<std::string>& question) {
+        return repetition_start(words, question) < words.size();
     }
 
     static Prompt parse_prompt_or_throw(const std::string& prompt, const char* who) {

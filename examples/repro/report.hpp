@@ -444,7 +444,7 @@ inline bool plot(const std::filesystem::path& out, const std::vector<Aggregate>&
         std::ostringstream bars, scatter, rounds;
         std::size_t n_bars = 0, n_scatter = 0, n_rounds = 0;
         std::string titles;
-        bars << "# method paper_accuracy here_accuracy here_std\n";
+        bars << (task == "fits" ? "# method paper_f1 here_f1 here_std\n" : "# method paper_accuracy here_accuracy here_std\n");
         for (const auto& p : paper_rows(task))
             if (const Aggregate* a = main_aggregate(aggregates, task, p.method, p.round)) {
                 if (task == "fits")  // the paper's FITS metric is F1 (no accuracy)
@@ -487,7 +487,9 @@ inline bool plot(const std::filesystem::path& out, const std::vector<Aggregate>&
             if (n_scatter > 0) {
                 gp << "set output 'f1_vs_accuracy_" << task << "." << ext << "'\n"
                    << "set title 'F1 vs target accuracy (" << task << "), mean +- std over seeds'\n"
-                   << "set xlabel 'target accuracy (strict, greedy)'\nset ylabel 'F1 on ordinary prompts'\nset key outside right top\n"
+                   << (task == "fits" ? "set xlabel 'good-reply rate (checker, greedy)'\nset ylabel 'gold F1 (weighted valid / test / test-unseen)'\n"
+                                      : "set xlabel 'target accuracy (strict, greedy)'\nset ylabel 'F1 on ordinary prompts'\n")
+                   << "set key outside right top\n"
                    << "titles = \"" << titles << "\"\n"
                    << "plot for [i=0:" << n_scatter - 1 << "] 'scatter_" << task << ".dat' index i using 1:2:3:4 with xyerrorbars pt 7 ps 1.3 title word(titles, i+1)\n"
                    << "unset xlabel\n";

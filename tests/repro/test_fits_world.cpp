@@ -66,6 +66,12 @@ TEST_CASE("fits world: the checker's verdicts on hand-written replies", "[world]
     CHECK(FitsWorld::verdict(colour, "owl is is brown .") == V::repetition);
     CHECK(FitsWorld::verdict(colour, "it is brown , it is") == V::repetition);  // "it is" twice
     CHECK_FALSE(world.wellformed(colour, "what colour is owl ?"));
+    // a repetition blames the words from its second copy on
+    CHECK(world.bad_word_mask(colour, "owl is brown . owl is brown .") == std::vector<bool>{false, false, false, false, true, true, true, true});
+    CHECK(world.bad_word_mask(colour, "owl is is brown .") == std::vector<bool>{false, false, true, true, true});
+    CHECK(world.bad_word_mask(colour, "what colour is owl ?") == std::vector<bool>{true, true, true, true, true});
+    CHECK(world.bad_word_mask(colour, "i like what colour is owl ?") == std::vector<bool>{false, false, true, true, true, true, true});
+    CHECK(world.bad_word_mask(colour, "owl is brown .") == std::vector<bool>{false, false, false, false});
     // malformed: no sentence of the grammar
     CHECK(FitsWorld::verdict(colour, "owl brown") == V::malformed);
     CHECK(FitsWorld::verdict(colour, "") == V::malformed);
