@@ -2,6 +2,7 @@
 // scale on one CPU (docs/reproduction.md: the worlds, the protocol and the measured results).
 //
 //   cringe-repro                       the default: safety in the opener world, 10 seeds, main methods
+//   cringe-repro --task fits           the FITS analog (feedback on the bot's own replies, gold F1)
 //   cringe-repro --quick               the pipeline end to end in seconds (the test suite runs it)
 //   cringe-repro --task all --world classic --seeds 1,2,3 --full     the earlier worlds, every method
 #include <CLI/CLI.hpp>
@@ -70,8 +71,11 @@ int main(int argc, char** argv) {
                    "pairwise_cringe, sigmoid_only, cringe_k1, cringe_detached, cringe_separate.\n"
                    "Default run: the opener world's main methods (pretrained, baseline, unlikelihood and cringe_single at alpha 1, "
                    "cringe_iterative 2 rounds); --full adds the alpha sweeps (UL 0.1/0.5/1/5, CRINGE 0.5/1/2/5) and the ablations. "
-                   "The classic worlds run every method.\n"));
-    app.add_option("--task", task, "safety, contradiction or all")->check(CLI::IsMember({"safety", "contradiction", "all"}))->capture_default_str();
+                   "The classic worlds run every method. The fits task runs the same main methods as the opener world (pretrained is the "
+                   "paper's BB2 row); its D0 is the pretrained model's own sampled replies, labelled by the checker (5 % flips), plus gold replies.\n"));
+    app.add_option("--task", task, "safety, contradiction, fits (the FITS analog: knowledge prompts, feedback on the bot's own replies, gold F1 "
+                                   "on valid / test / test-unseen) or all (the three)")
+        ->check(CLI::IsMember({"safety", "contradiction", "fits", "all"}))->capture_default_str();
     app.add_option("--world", world, "safety world: opener (decision first + replay, the default) or classic (the earlier template world); "
                                      "contradiction always uses its classic world")
         ->check(CLI::IsMember({"opener", "classic"}))->capture_default_str();
@@ -82,12 +86,14 @@ int main(int argc, char** argv) {
     // TakeLast: tools/run.sh passes --out repro-out first, so a user's own --out wins
     app.add_option("--out", out_dir, "output directory")->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->capture_default_str();
     app.add_option("--threads", threads, "worker threads: seeds in parallel (methods, when fewer seeds than threads); results do not depend on it")->check(CLI::Range(1, 64))->capture_default_str();
-    app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps")->check(CLI::Range(1, 1000000))->capture_default_str();
-    app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round")->check(CLI::Range(1, 1000000))->capture_default_str();
+    app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps (the fits task: 1000 unless given)")->check(CLI::Range(1, 1000000))->capture_default_str();
+    app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round (the classic worlds and the fits task: 300 unless given)")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--replay-bad-rate", settings.world.replay_bad_rate,
-                   "opener world lever: toxic-reply rate of the insult dialogues replayed in the unlabeled pool (default 0.4, chosen on validation)")
+                   "opener world lever: toxic-reply rate of the insult dialogues replayed in the unlabeled pool (default 0.4, chosen on validation); "
+                   "fits world: bad-reply rate of the unlabeled knowledge dialogues (default 0.5)")
         ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying insult dialogues (default 0.4)")
+    app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying insult dialogues (default 0.4); "
+                                                                                     "fits world: share of knowledge dialogues in the unlabeled pool (default 0.5)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--samples-per-prompt", settings.samples_per_prompt, "iterative round: sampled replies per D0 prompt")
         ->check(CLI::Range(1, 64))->capture_default_str();
@@ -130,16 +136,17 @@ int main(int argc, char** argv) {
         settings.world.eval_target = 24;
         settings.world.eval_valid_target = 24;
         settings.world.eval_ordinary = 16;
+        settings.world.eval_unseen = 16;
         settings.beam_prompts = 4;
         settings.samples_per_prompt = 1;
         if (!app.count("--seeds")) seeds = {1};
         if (!app.count("--task")) task = "all";
     }
-    const std::vector<std::string> tasks = task == "all" ? std::vector<std::string>{"safety", "contradiction"} : std::vector<std::string>{task};
+    const std::vector<std::string> tasks = task == "all" ? std::vector<std::string>{"safety", "contradiction", "fits"} : std::vector<std::string>{task};
     // The methods of each task: the opener world's main table, or every method (classic worlds, --full).
     auto methods_for = [&](const std::string& t) {
-        const bool opener = t == "safety" && world == "opener";
-        std::vector<Method> methods = opener && !full ? opener_methods() : all_methods();
+        const bool main_table = (t == "safety" && world == "opener") || t == "fits";
+        std::vector<Method> methods = main_table && !full ? opener_methods() : all_methods();
         if (quick && !full) std::erase_if(methods, [](const Method& m) { return !m.main || m.name == "cringe_k1" || m.name == "cringe_detached"; });
         return methods;
     };
@@ -245,9 +252,12 @@ int main(int argc, char** argv) {
         for (const auto& t : tasks) {
             const auto methods = selected(t);
             const bool opener = t == "safety" && world == "opener";
-            world_info[t] = {{"world", opener ? "opener" : "classic"},
+            const bool fits = t == "fits";
+            world_info[t] = {{"world", opener ? "opener" : fits ? "fits" : "classic"},
                              {"finetune_steps", !opener && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
+                             {"pretrain_steps", fits && !quick && !app.count("--pretrain-steps") ? std::size_t{1000} : settings.pretrain_steps},
                              {"options", opener ? options_json(resolve_options<repro::world::OpenerSafetyWorld>(settings))
+                                         : fits ? options_json(resolve_options<repro::world::FitsWorld>(settings))
                                                 : t == "safety" ? options_json(resolve_options<repro::world::SafetyWorld>(settings))
                                                                 : options_json(resolve_options<repro::world::ContradictionWorld>(settings))}};
             // Seeds run in parallel (one thread each) when there are at least as many seeds as threads,
@@ -256,7 +266,10 @@ int main(int argc, char** argv) {
             const std::size_t workers = std::min(threads, seeds.size());
             Settings per_seed = settings;
             // The classic worlds keep the fine-tuning length their documented results used (300 steps).
-            if (!opener && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
+            if (!opener && !fits && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
+            // The FITS analog is smaller, to fit the default run: 1000 pretraining and 300 fine-tuning steps.
+            if (fits && !quick && !app.count("--pretrain-steps")) per_seed.pretrain_steps = 1000;
+            if (fits && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
             per_seed.threads = std::max<std::size_t>(1, threads / workers);
             if (workers > 1) per_seed.progress = false;
             std::mutex records_lock;
@@ -268,6 +281,7 @@ int main(int argc, char** argv) {
                         const auto seed = seeds[i];
                         auto on_pretrained = [&] { ++done_jobs; };
                         const auto out = opener ? run_task<repro::world::OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                         : fits ? run_task<repro::world::FitsWorld>(t, seed, methods, per_seed, report, on_pretrained)
                                          : t == "safety" ? run_task<repro::world::SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
                                                          : run_task<repro::world::ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained);
                         std::lock_guard<std::mutex> guard(records_lock);

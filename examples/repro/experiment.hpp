@@ -23,6 +23,7 @@
 
 #include <cringe/cringe.hpp>
 #include "contradiction_world.hpp"
+#include "fits_world.hpp"
 #include "labeler.hpp"
 #include "opener_safety_world.hpp"
 #include "safety_world.hpp"
@@ -56,6 +57,12 @@ struct Metrics {
     std::vector<std::uint8_t> strict_per_prompt;  // 1 when the greedy reply to test target prompt i is strict-correct
     std::vector<double> margin_per_prompt;        // the margin of test target prompt i (empty outside the opener world)
     std::vector<std::string> examples;  // "prompt => greedy reply" for the first test target prompts (samples.md)
+    // Gold-reply F1 of the greedy replies to target prompts that carry golds (the FITS world; NaN
+    // elsewhere): valid, test (seen topics), test-unseen; `f1` is then their average weighted by the
+    // paper's split sizes (684 / 1453 / 1366).
+    double f1_valid = std::numeric_limits<double>::quiet_NaN(), f1_test = std::numeric_limits<double>::quiet_NaN(),
+           f1_unseen = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> f1_per_prompt;  // gold F1 of test target prompt i (test, then test-unseen); empty elsewhere
 };
 
 struct Record {
@@ -73,7 +80,7 @@ struct Settings {
     double pretrain_lr = 1e-3, finetune_lr = 3e-4;
     struct WorldSizes {
         // 0: the world's default (WorldOptions; the opener world evaluates 1000 test and 500 validation insults)
-        std::size_t pretrain = 0, labeled = 0, unlabeled = 0, eval_target = 0, eval_valid_target = 0, eval_ordinary = 0;
+        std::size_t pretrain = 0, labeled = 0, unlabeled = 0, eval_target = 0, eval_valid_target = 0, eval_ordinary = 0, eval_unseen = 0;
         double replay_bad_rate = -1;         // opener world lever; < 0: the world's default
         double replay_share = -1;            // opener world lever; < 0: the world's default
         bool heldout_in_pretrain = true;     // held-out target templates appear in pretraining (with bad replies)
@@ -150,6 +157,7 @@ world::WorldOptions resolve_options(const Settings& settings) {
     set(options.eval_target, s.eval_target);
     set(options.eval_valid_target, s.eval_valid_target);
     set(options.eval_ordinary, s.eval_ordinary);
+    set(options.eval_unseen, s.eval_unseen);
     if (s.replay_bad_rate >= 0) options.replay_bad_rate = s.replay_bad_rate;
     if (s.replay_share >= 0) options.replay_share = s.replay_share;
     options.heldout_in_pretrain = s.heldout_in_pretrain;
@@ -248,6 +256,23 @@ public:
                       .warmup = settings_.pretrain_steps / 20, .seed = seed_, .label = name_ + " pretrain",
                       .progress = settings_.progress && settings_.threads == 1});
         return model;
+    }
+
+    /// Worlds whose D0 is feedback on the bot's OWN replies (the FITS world): sample replies of the
+    /// pretrained model to D0's prompts, label them with the noisy training labeler and add them all to
+    /// D0 (unbalanced, as human feedback is kept: most are negatives), next to the world's gold replies,
+    /// before any method fine-tunes. The step of an iterative round (iterate) without its balancing,
+    /// applied to the pretrained model, so every method sees the same D0.
+    void collect_feedback(const nn::Gpt<float>& base) {
+        nn::Gpt<float> bot = base;
+        Rng rng(seed_ * 7 + 9);
+        for (auto& [e, mask] : iterate(bot, rng, false)) {
+            if (mask) bad_words_[labeled_.size()] = *mask;
+            labeled_.push_back(std::move(e));
+        }
+        const std::string line = cat("[", name_, " seed ", seed_, "] D0: ", labeled_.size(), " labelled replies (gold and the pretrained bot's own)");
+        if (settings_.log) settings_.log(line);
+        else std::fprintf(stderr, "%s\n", line.c_str());
     }
 
     /// Fine-tunes a copy of `base` with `method`; returns one record per round.
@@ -387,7 +412,8 @@ private:
     /// With --token-level a negative also gets the words its label blames: the checker's bad words, or,
     /// for a labeler false alarm (no bad word), one random word of the reply, as a token classifier's
     /// mistake would.
-    std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> iterate(nn::Gpt<float>& model, Rng& rng) const {
+    /// balance = false (the FITS world's D0): keep every labelled reply, as human feedback is kept.
+    std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> iterate(nn::Gpt<float>& model, Rng& rng, bool balance = true) const {
         world::NoisyLabeler<World> labeler(world_, seed_ * 7 + 4, settings_.label_noise);
         std::vector<Tokens> prompts;
         std::vector<std::string> texts;
@@ -409,7 +435,7 @@ private:
             generations.push_back({texts[i], reply, labeler.label(texts[i], reply)});
         }
         std::vector<std::pair<train::Example, std::optional<std::vector<bool>>>> added;
-        for (const auto& g : train::balance_generations(generations, 2, rng)) {
+        for (const auto& g : balance ? train::balance_generations(generations, 2, rng) : generations) {
             std::optional<std::vector<bool>> mask;
             if (settings_.token_level && g.label == loss::kNegative) {
                 mask = world_.bad_word_mask(g.prompt, g.reply);
@@ -590,10 +616,39 @@ private:
             all_texts.push_back(reply);
         }
         m.f1 = ordinary.empty() ? 0.0 : f1 / static_cast<double>(ordinary.size());
+        if (std::ranges::any_of(targets, [](const world::EvalPrompt* p) { return !p->gold.empty(); })) gold_f1(model, targets, target_replies, m);
         m.distinct2 = world::distinct_n(all_texts, 2);
         m.ppl = std::exp(mean_nll(model, good_eval_));
         m.neg_nll = mean_nll(model, bad_eval_);
         return m;
+    }
+
+    /// Gold F1 of the greedy replies to target prompts with golds (the FITS world): per test prompt, per
+    /// split (valid, test, test-unseen), and `m.f1` as the paper's size-weighted average of the three.
+    void gold_f1(nn::Gpt<float>& model, const std::vector<const world::EvalPrompt*>& targets, const std::vector<Tokens>& replies, Metrics& m) const {
+        double seen = 0, unseen = 0;
+        std::size_t n_seen = 0, n_unseen = 0;
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const double f = world::unigram_f1(tokenizer_.decode(replies[i]), targets[i]->gold);
+            m.f1_per_prompt.push_back(f);
+            (targets[i]->unseen ? unseen : seen) += f;
+            ++(targets[i]->unseen ? n_unseen : n_seen);
+        }
+        std::vector<Tokens> valid_prompts;
+        std::vector<const world::EvalPrompt*> valid;
+        for (const auto& p : data_.valid)
+            if (p.target) {
+                valid.push_back(&p);
+                valid_prompts.push_back(example(p.prompt, "", 0).context);
+            }
+        const auto valid_replies = generate::generate(model, valid_prompts, greedy_options());
+        double v = 0;
+        for (std::size_t i = 0; i < valid.size(); ++i) v += world::unigram_f1(tokenizer_.decode(valid_replies[i]), valid[i]->gold);
+        auto ratio = [](double total, std::size_t n) { return n ? total / static_cast<double>(n) : std::numeric_limits<double>::quiet_NaN(); };
+        m.f1_valid = ratio(v, valid.size());
+        m.f1_test = ratio(seen, n_seen);
+        m.f1_unseen = ratio(unseen, n_unseen);
+        m.f1 = (684 * m.f1_valid + 1453 * m.f1_test + 1366 * m.f1_unseen) / 3503;
     }
 
     Record record(const Method& method, int round, const Metrics& metrics, std::chrono::steady_clock::time_point start) const {
@@ -622,9 +677,10 @@ private:
 template <class World>
 std::vector<Record> run_task(const std::string& name, std::uint64_t seed, const std::vector<Method>& methods, const Settings& settings,
                              const std::function<void(const Record&)>& on_record, const std::function<void()>& on_pretrained = {}) {
-    const Task<World> task(name, seed, settings);
+    Task<World> task(name, seed, settings);
     const auto started = std::chrono::steady_clock::now();
     const nn::Gpt<float> base = task.pretrain();
+    if constexpr (requires { World::kFeedbackOnOwnReplies; }) task.collect_feedback(base);
     const std::string line = cat("[", name, " seed ", seed, "] pretrained (", base.parameter_count(), " parameters) in ",
                                  std::round(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() * 10) / 10, " s");
     if (settings.log) settings.log(line);

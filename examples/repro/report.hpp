@@ -55,7 +55,8 @@ inline std::vector<Aggregate> aggregate(const std::vector<Record>& records) {
         };
         for (auto field : {&Metrics::target_accuracy, &Metrics::target_accuracy_beam, &Metrics::target_accuracy_sampled, &Metrics::target_accuracy_lenient, &Metrics::wellformed,
                            &Metrics::f1, &Metrics::ppl, &Metrics::distinct2, &Metrics::neg_nll, &Metrics::valid_accuracy,
-                           &Metrics::valid_accuracy_sampled, &Metrics::margin, &Metrics::valid_margin})
+                           &Metrics::valid_accuracy_sampled, &Metrics::margin, &Metrics::valid_margin, &Metrics::f1_valid, &Metrics::f1_test,
+                           &Metrics::f1_unseen})
             stat(field);
         out.push_back(a);
     }
@@ -75,7 +76,9 @@ inline void select_main_alpha(std::vector<Aggregate>& aggregates, std::vector<Re
             if (a.method.name != name || a.round != 1) continue;
             const Aggregate*& b = best[a.task];
             auto rank = [](const Aggregate& x) {
-                return std::tuple(x.mean.valid_accuracy, x.mean.valid_accuracy_sampled, x.method.alpha == 1.0);
+                // the FITS task's quality is gold F1: its alpha is chosen on the validation split's F1
+                const double primary = std::isnan(x.mean.f1_valid) ? x.mean.valid_accuracy : x.mean.f1_valid;
+                return std::tuple(primary, x.mean.valid_accuracy, x.mean.valid_accuracy_sampled, x.method.alpha == 1.0);
             };
             if (!b || rank(a) > rank(*b)) b = &a;
         }
@@ -96,10 +99,15 @@ inline nlohmann::ordered_json metrics_json(const Metrics& m) {
             {"ppl", m.ppl}, {"distinct2", m.distinct2}, {"neg_nll", m.neg_nll},
             {"valid_accuracy", m.valid_accuracy}, {"valid_accuracy_sampled", m.valid_accuracy_sampled},
             // NaN (no margin in this world) is written as null
-            {"first_token_margin", m.margin}, {"valid_first_token_margin", m.valid_margin}};
+            {"first_token_margin", m.margin}, {"valid_first_token_margin", m.valid_margin},
+            // FITS task: gold F1 per split (f1 is then their paper-weighted average); null elsewhere
+            {"f1_valid", m.f1_valid}, {"f1_test", m.f1_test}, {"f1_test_unseen", m.f1_unseen}};
 }
 
 inline constexpr std::uint64_t kBootstrapSeed = 20221110;
+
+/// The FITS task's paired metric: gold F1 per prompt over test and test-unseen (in the paper's proportions).
+inline constexpr const char* kGoldF1Metric = "gold F1 (test + test-unseen)";
 
 /// One paired comparison of two main configurations of a task (A - B), on one metric.
 struct Comparison {
@@ -129,12 +137,16 @@ inline std::vector<Comparison> compare_methods(const std::vector<Record>& record
         const std::vector<std::tuple<std::string, const std::map<std::uint64_t, const Record*>*, const std::map<std::uint64_t, const Record*>*>> pairs = {
             {"UL - baseline", &ul, &base}, {"CRINGE - baseline", &cr, &base}, {"CRINGE - UL", &cr, &ul}, {"iterative - single", &it, &cr1}};
         for (const auto& [name, a, b] : pairs)
-            for (const bool margin : {false, true}) {
+            for (const int metric : {0, 1, 2}) {  // strict accuracy, first-token margin, gold F1 (FITS)
+                const bool margin = metric == 1;
                 std::vector<std::vector<double>> xa, xb;
                 for (const auto& [seed, ra] : *a) {
                     const auto rb = b->find(seed);
                     if (rb == b->end()) continue;
-                    if (margin) {
+                    if (metric == 2) {
+                        xa.push_back(ra->metrics.f1_per_prompt);
+                        xb.push_back(rb->second->metrics.f1_per_prompt);
+                    } else if (margin) {
                         if (ra->metrics.margin_per_prompt.empty()) continue;
                         xa.push_back(ra->metrics.margin_per_prompt);
                         xb.push_back(rb->second->metrics.margin_per_prompt);
@@ -148,7 +160,8 @@ inline std::vector<Comparison> compare_methods(const std::vector<Record>& record
                     }
                 }
                 if (xa.empty()) continue;
-                out.push_back({task, name, margin ? "first-token margin" : "strict greedy accuracy", paired_bootstrap(xa, xb, replicates, kBootstrapSeed),
+                out.push_back({task, name, metric == 2 ? kGoldF1Metric : margin ? "first-token margin" : "strict greedy accuracy",
+                               paired_bootstrap(xa, xb, replicates, kBootstrapSeed),
                                xa.size()});
             }
     }
@@ -163,7 +176,7 @@ inline nlohmann::ordered_json options_json(const repro::world::WorldOptions& o) 
             {"heldout_in_pretrain", o.heldout_in_pretrain}, {"golds_per_prompt", o.golds_per_prompt}, {"replay_share", o.replay_share},
             {"replay_bad_rate", o.replay_bad_rate}, {"opener_train_groups", o.opener_train_groups}, {"opener_mode_b", o.opener_mode_b},
             {"opener_mode_b_labeled", o.opener_mode_b_labeled}, {"opener_prefix_share", o.opener_prefix_share},
-            {"opener_support_share", o.opener_support_share}};
+            {"opener_support_share", o.opener_support_share}, {"fits_unseen_topics", o.fits_unseen_topics}, {"eval_unseen", o.eval_unseen}};
 }
 
 inline nlohmann::ordered_json settings_json(const Settings& s) {
@@ -252,7 +265,12 @@ inline const std::vector<PaperRow>& paper_rows(const std::string& task) {
                                                  {"cringe_single", 1, 0.945, 0.165}, {"cringe_iterative", 2, 0.999, 0.166}};
     static const std::vector<PaperRow> contradiction = {{"baseline", 1, 0.793, 0.180}, {"unlikelihood", 1, 0.923, 0.180},
                                                         {"cringe_single", 1, 0.953, 0.184}, {"cringe_iterative", 2, 0.965, 0.184}};
-    return task == "safety" ? safety : contradiction;
+    // FITS: the paper reports F1 only (size-weighted average of valid, test and test-unseen)
+    // (the paper's "BB2" row is the model before FITS training, our "pretrained"; it has no CE baseline row)
+    static const std::vector<PaperRow> fits = {{"pretrained", 0, std::nan(""), 0.149}, {"baseline", 1, std::nan(""), std::nan("")},
+                                               {"unlikelihood", 1, std::nan(""), 0.175},
+                                               {"cringe_single", 1, std::nan(""), 0.178}, {"cringe_iterative", 2, std::nan(""), 0.178}};
+    return task == "safety" ? safety : task == "fits" ? fits : contradiction;
 }
 
 inline std::string fixed(double v, int digits = 3) {
@@ -269,6 +287,62 @@ inline const Aggregate* main_aggregate(const std::vector<Aggregate>& aggregates,
     return nullptr;
 }
 
+/// The FITS task's own tables: gold F1 by split next to the paper's table, and per-seed weighted F1.
+inline std::string fits_tables(const std::vector<Aggregate>& aggregates, const std::vector<Record>& records) {
+    struct Split {
+        const char* method;
+        int round;
+        const char* paper_name;
+        double valid, test, unseen, weighted;
+    };
+    const double none = std::nan("");
+    const std::vector<Split> paper = {{"pretrained", 0, "BB2", 0.144, 0.147, 0.153, 0.149},
+                                      {"baseline", 1, "(no such row)", none, none, none, none},
+                                      {"unlikelihood", 1, "Unlikelihood", 0.171, 0.168, 0.185, 0.175},
+                                      {"cringe_single", 1, "CRINGE (single iter.)", 0.172, 0.175, 0.184, 0.178},
+                                      {"cringe_iterative", 2, "CRINGE", 0.173, 0.180, 0.178, 0.178}};
+    std::ostringstream md;
+    md << "### Paper vs here: gold F1 by split (greedy)\n\n"
+          "Here: unigram F1 of the greedy reply against one gold reply, mean ± std over seeds; weighted = (684 valid + 1453 test + 1366 "
+          "test-unseen) / 3503, the paper's split sizes. Good-reply rate: the checker's verdict on test + test-unseen. The paper's BB2 is the "
+          "model before FITS training (here: pretrained).\n\n"
+          "| method | paper row | paper valid / test / unseen / weighted | here valid | here test | here test-unseen | here weighted | good-reply rate |\n"
+          "|---|---|---|---|---|---|---|---|\n";
+    for (const auto& p : paper) {
+        const Aggregate* a = main_aggregate(aggregates, "fits", p.method, p.round);
+        md << "| " << p.method << (a && a->method.loss != "cross_entropy" && a->method.loss != "none" ? cringe::cat(" (α=", a->method.alpha, ")") : "")
+           << " | " << p.paper_name << " | " << fixed(p.valid) << " / " << fixed(p.test) << " / " << fixed(p.unseen) << " / " << fixed(p.weighted) << " | ";
+        if (!a) {
+            md << "not run | | | | |\n";
+            continue;
+        }
+        md << pm(a->mean.f1_valid, a->stddev.f1_valid) << " | " << pm(a->mean.f1_test, a->stddev.f1_test) << " | " << pm(a->mean.f1_unseen, a->stddev.f1_unseen)
+           << " | " << pm(a->mean.f1, a->stddev.f1) << " | " << pm(a->mean.target_accuracy, a->stddev.target_accuracy) << " |\n";
+    }
+    const auto base = by_seed(records, "fits", "baseline", 1), ul = by_seed(records, "fits", "unlikelihood", 1), cr = by_seed(records, "fits", "cringe_single", 1),
+               cr1 = by_seed(records, "fits", "cringe_single", 1, true), it = by_seed(records, "fits", "cringe_iterative", 2),
+               pre = by_seed(records, "fits", "pretrained", 0);
+    auto f1 = [](const std::map<std::uint64_t, const Record*>& m, std::uint64_t seed) {
+        const auto f = m.find(seed);
+        return f == m.end() ? std::numeric_limits<double>::quiet_NaN() : f->second->metrics.f1;
+    };
+    auto yes = [](double a, double b, bool ge) {
+        if (std::isnan(a) || std::isnan(b)) return std::string("-");
+        return std::string((ge ? a >= b : a > b) ? "yes" : "no");
+    };
+    std::set<std::uint64_t> seeds;
+    for (const auto& r : records)
+        if (r.task == "fits") seeds.insert(r.seed);
+    md << "\n### Per seed (weighted gold F1)\n\n"
+          "| seed | pretrained | baseline | UL | CRINGE single | iterative (round 2) | UL > baseline | CRINGE > baseline | CRINGE > UL | iterative >= single |\n"
+          "|---|---|---|---|---|---|---|---|---|---|\n";
+    for (auto seed : seeds)
+        md << "| " << seed << " | " << fixed(f1(pre, seed)) << " | " << fixed(f1(base, seed)) << " | " << fixed(f1(ul, seed)) << " | " << fixed(f1(cr, seed))
+           << " | " << fixed(f1(it, seed)) << " | " << yes(f1(ul, seed), f1(base, seed), false) << " | " << yes(f1(cr, seed), f1(base, seed), false) << " | "
+           << yes(f1(cr, seed), f1(ul, seed), false) << " | " << yes(f1(it, seed), f1(cr1, seed), true) << " |\n";
+    return md.str();
+}
+
 /// results.md: per task, paper vs here, the paired intervals, the per-seed table, then every configuration.
 inline std::string markdown_report(const std::vector<Aggregate>& aggregates, const std::vector<Record>& records, const std::vector<Comparison>& comparisons,
                                    const std::vector<std::string>& tasks, const std::string& seeds, const std::string& world) {
@@ -277,7 +351,9 @@ inline std::string markdown_report(const std::vector<Aggregate>& aggregates, con
        << ". Target accuracy is STRICT (well-formed AND safe / consistent), greedy, on held-out test prompts; mean ± sample std over seeds. "
           "The paper's numbers are its test-split table (classifier accuracy, ConvAI2 F1).\n";
     for (const auto& task : tasks) {
-        md << "\n## " << task << "\n\n### Paper vs here (main configurations)\n\n";
+        md << "\n## " << task << "\n\n";
+        if (task == "fits") md << fits_tables(aggregates, records) << "\n";
+        md << "### Paper vs here (main configurations)\n\n";
         md << "| method | paper acc. | here: strict greedy acc. | paper F1 | here: F1 | well-formed | ppl (held-out good replies) | first-token margin |\n";
         md << "|---|---|---|---|---|---|---|---|\n";
         for (const auto& p : paper_rows(task)) {
@@ -368,10 +444,13 @@ inline bool plot(const std::filesystem::path& out, const std::vector<Aggregate>&
         std::ostringstream bars, scatter, rounds;
         std::size_t n_bars = 0, n_scatter = 0, n_rounds = 0;
         std::string titles;
-        bars << "# method paper_accuracy here_accuracy here_std\n";
+        bars << (task == "fits" ? "# method paper_f1 here_f1 here_std\n" : "# method paper_accuracy here_accuracy here_std\n");
         for (const auto& p : paper_rows(task))
             if (const Aggregate* a = main_aggregate(aggregates, task, p.method, p.round)) {
-                bars << short_name(*a) << " " << p.accuracy << " " << a->mean.target_accuracy << " " << a->stddev.target_accuracy << "\n";
+                if (task == "fits")  // the paper's FITS metric is F1 (no accuracy)
+                    bars << short_name(*a) << " " << (std::isnan(p.f1) ? std::string("NaN") : cringe::cat(p.f1)) << " " << a->mean.f1 << " " << a->stddev.f1 << "\n";
+                else
+                    bars << short_name(*a) << " " << p.accuracy << " " << a->mean.target_accuracy << " " << a->stddev.target_accuracy << "\n";
                 ++n_bars;
             }
         for (const auto& a : aggregates) {
@@ -397,9 +476,10 @@ inline bool plot(const std::filesystem::path& out, const std::vector<Aggregate>&
             gp << "set terminal " << term << "\nset lmargin 10\nset rmargin 4\nset bmargin 5\nset tmargin 3\nset grid ytics\n";
             if (n_bars > 0) {
                 gp << "set output 'accuracy_" << task << "." << ext << "'\n"
-                   << "set title 'Target accuracy (" << task << "): the paper (classifier, test split) vs here (strict greedy, held-out prompts, mean +- std over seeds)'\n"
+                   << (task == "fits" ? "set title 'Gold F1 (fits): the paper (weighted valid/test/test-unseen) vs here (greedy, same weighting, mean +- std over seeds)'\n"
+                                      : "set title 'Target accuracy (" + task + "): the paper (classifier, test split) vs here (strict greedy, held-out prompts, mean +- std over seeds)'\n")
                    << "set style data histogram\nset style histogram errorbars gap 2 lw 1\nset style fill solid 0.6 border -1\nset boxwidth 0.9\n"
-                   << "set yrange [0:1.1]\nset ylabel 'target accuracy'\nset key top left\n"
+                   << "set yrange [0:1.1]\nset ylabel '" << (task == "fits" ? "gold F1" : "target accuracy") << "'\nset key top left\n"
                    << "plot 'bars_" << task << ".dat' using 2:(0):xtic(1) title 'paper', '' using 3:4 title 'here (error bar: std over seeds)'\n"
                    << "unset yrange\nset style data points\n";
                 outputs.push_back("accuracy_" + task + "." + ext);
@@ -407,7 +487,9 @@ inline bool plot(const std::filesystem::path& out, const std::vector<Aggregate>&
             if (n_scatter > 0) {
                 gp << "set output 'f1_vs_accuracy_" << task << "." << ext << "'\n"
                    << "set title 'F1 vs target accuracy (" << task << "), mean +- std over seeds'\n"
-                   << "set xlabel 'target accuracy (strict, greedy)'\nset ylabel 'F1 on ordinary prompts'\nset key outside right top\n"
+                   << (task == "fits" ? "set xlabel 'good-reply rate (checker, greedy)'\nset ylabel 'gold F1 (weighted valid / test / test-unseen)'\n"
+                                      : "set xlabel 'target accuracy (strict, greedy)'\nset ylabel 'F1 on ordinary prompts'\n")
+                   << "set key outside right top\n"
                    << "titles = \"" << titles << "\"\n"
                    << "plot for [i=0:" << n_scatter - 1 << "] 'scatter_" << task << ".dat' index i using 1:2:3:4 with xyerrorbars pt 7 ps 1.3 title word(titles, i+1)\n"
                    << "unset xlabel\n";

@@ -51,6 +51,8 @@ struct EvalPrompt {
     std::vector<std::string> gold;
     /// A target prompt (where bad replies are likely) rather than an ordinary one.
     bool target = false;
+    /// FITS world: a test prompt on a topic never seen in training (the test-unseen split).
+    bool unseen = false;
 };
 
 /// Which prompt templates to draw from: those training data may use, those reserved for evaluation,
@@ -119,6 +121,10 @@ struct WorldOptions {
     double opener_mode_b_labeled = 0.05;   ///< ... and among D0's negatives (rare: the evaluation's failure is mode A)
     double opener_prefix_share = 0.5;      ///< share of prompts with one chit-chat exchange before them
     double opener_support_share = 0.3;     ///< share of chit-chat that is a support dialogue (safe-reply words, harmless prompt)
+
+    // The FITS world (fits_world.hpp) reads these; the other worlds ignore them.
+    std::size_t fits_unseen_topics = 8;  ///< topics held out of all training text (the test-unseen split's topics)
+    std::size_t eval_unseen = 342;       ///< test-unseen prompts (the FITS world's test split also holds eval_target seen ones)
 
     /// Throws ValueError naming the field when the options cannot describe a data set.
     void validate(const char* who) const {
