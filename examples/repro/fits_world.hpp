@@ -1,5 +1,5 @@
 // examples/repro/fits_world.hpp - the toy analog of the paper's third experiment, open-domain
-// dialogue with human feedback on the bot's own replies (FITS; docs/reproduction.md, "FITS analog").
+// dialogue with human feedback on the bot's own replies (FITS; docs/reproduction.md, "The FITS analog").
 //
 // In FITS people talk to a search-augmented bot about topics of their choosing and mark each of its
 // replies good or bad; the usual faults are a wrong fact, an off-topic reply and repetition. CRINGE
@@ -98,7 +98,7 @@ public:
         return all;
     }
 
-    /// The world's default options (docs/reproduction.md, "FITS analog"). The three evaluation splits
+    /// The world's default options (docs/reproduction.md, "The FITS analog"). The three evaluation splits
     /// keep the paper's proportions (684 / 1453 / 1366, divided by 4).
     static WorldOptions default_options() {
         WorldOptions o;
