@@ -1,15 +1,18 @@
-// cringe/train/trainer.hpp - the training loop, written once for every loss policy.
+// cringe/train/trainer.hpp - the training loop, written once for every model and every loss.
 //
 //   for step in 0..steps-1:
 //       batch  = next_batch(step)                  (the caller owns the data)
-//       logits = model.forward(tape, batch.inputs)
-//       loss   = policy(logits, batch, sampler)    (any LossPolicy: CE, UL, CRINGE, ...)
+//       output = model.forward(tape, batch.inputs) (any train::Model: nn::Gpt, nn::Mlp, your own)
+//       loss   = loss(output, batch)               (a callable, or any LossPolicy on token batches:
+//                                                   CE, UL, CRINGE, ... with its top-k sampler)
 //       tape.backward(loss); clip; AdamW step with the warm-up + cosine learning rate
 // The tape is cleared each step and reused (no growth). With the same seed and single-threaded
 // Eigen, two runs give bitwise-identical parameters.
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,7 @@
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
 #include "batch.hpp"
+#include "model.hpp"
 #include "progress.hpp"
 #include "training_state.hpp"
 
@@ -53,11 +57,34 @@ struct TrainLog {
     std::size_t tokens = 0;
 };
 
-/// Trains `model` with `policy` on the batches next_batch(step) gives; see the file comment.
-template <class T, loss::LossPolicy L>
-    requires std::is_same_v<T, typename L::scalar_type>
-TrainLog train(nn::Gpt<T>& model, const L& policy, const std::function<TrainBatch(std::size_t)>& next_batch, const TrainOptions& options) {
-    policy.validate_options();
+/// The loss of one step: loss(output, batch) or, for a loss that samples, loss(output, batch, rng),
+/// returning the scalar tape variable to minimise.
+template <class F, class T, class Batch>
+concept StepLoss = std::is_invocable_r_v<Var<T>, const F&, const Var<T>&, const Batch&> ||
+                   std::is_invocable_r_v<Var<T>, const F&, const Var<T>&, const Batch&, Rng&>;
+
+/// A model whose training state save_training_state and load_training_state can write and read
+/// (today nn::Gpt: the state holds a Hugging Face checkpoint).
+template <class M>
+concept Checkpointable = requires(const std::filesystem::path& dir, M& model, optim::AdamW<typename M::scalar_type>& adam, const Rng& rng) {
+    save_training_state(dir, model, adam, std::size_t{0}, rng);
+    { load_training_state(dir, model, adam) } -> std::same_as<std::optional<ResumePoint>>;
+};
+
+/// Trains any `model` (train/model.hpp) on the batches next_batch(step) gives, minimising
+/// loss(model output, batch); see the file comment. A batch is any type with an `inputs` member that
+/// the model's forward takes (and, optionally, `tokens`: supervised tokens, added to TrainLog::tokens).
+/// Checkpoints (options.checkpoint_dir) need a Checkpointable model; ValueError otherwise.
+template <class M, class NextBatch, class Loss,
+          class Batch = std::remove_cvref_t<std::invoke_result_t<const NextBatch&, std::size_t>>>
+    requires Model<M, decltype(Batch::inputs)> && StepLoss<Loss, typename M::scalar_type, Batch>
+TrainLog train(M& model, const Loss& loss, const NextBatch& next_batch, const TrainOptions& options) {
+    using T = typename M::scalar_type;
+    if constexpr (!Checkpointable<M>)
+        if (!options.checkpoint_dir.empty())
+            throw ValueError(cat("train: checkpoint_dir is '", options.checkpoint_dir.string(),
+                                 "' but this model has no training-state format (save_training_state writes nn::Gpt); "
+                                 "expected an empty checkpoint_dir"));
     std::vector<Parameter<T>*> params;
     for (auto& p : model.parameters()) params.push_back(&p);
     optim::AdamW<T> adam(params, {.lr = options.lr, .weight_decay = options.weight_decay});
@@ -70,32 +97,51 @@ TrainLog train(nn::Gpt<T>& model, const L& policy, const std::function<TrainBatc
     Tape<T> tape;
     TrainLog log;
     std::size_t first_step = 0;
-    if (options.resume && !options.checkpoint_dir.empty())
-        if (const auto point = load_training_state(options.checkpoint_dir, model, adam)) {
-            first_step = point->step;
-            rng.set_state(point->rng);
-            params.clear();  // load_training_state replaced the model's parameters: point at the new ones
-            for (auto& p : model.parameters()) params.push_back(&p);
-            adam.rebind(params);
-        }
+    if constexpr (Checkpointable<M>)
+        if (options.resume && !options.checkpoint_dir.empty())
+            if (const auto point = load_training_state(options.checkpoint_dir, model, adam)) {
+                first_step = point->step;
+                rng.set_state(point->rng);
+                params.clear();  // load_training_state replaced the model's parameters: point at the new ones
+                for (auto& p : model.parameters()) params.push_back(&p);
+                adam.rebind(params);
+            }
     for (std::size_t step = first_step; step < options.steps; ++step) {
-        const TrainBatch batch = next_batch(step);
+        const Batch batch = next_batch(step);
         tape.clear();
         adam.zero_grad();
-        auto logits = model.forward(tape, batch.inputs, /*training=*/true, &rng);
-        auto out = policy(logits, batch.batch, loss::Sampler{&rng, nullptr});
-        tape.backward(out.loss);
+        const Var<T> output = training_forward(model, tape, batch.inputs, rng);
+        Var<T> objective;
+        if constexpr (std::is_invocable_r_v<Var<T>, const Loss&, const Var<T>&, const Batch&, Rng&>)
+            objective = loss(output, batch, rng);
+        else
+            objective = loss(output, batch);
+        tape.backward(objective);
         if (options.clip > 0) optim::clip_grad_norm(params, options.clip);
         adam.set_lr(schedule(step));
         adam.step();
-        log.losses.push_back(static_cast<double>(out.loss.value()()));
-        log.tokens += batch.tokens;
+        log.losses.push_back(static_cast<double>(objective.value()()));
+        if constexpr (requires { batch.tokens; }) log.tokens += batch.tokens;
         progress.update(step + 1, log.losses.back(), log.tokens);
-        if (options.checkpoint_every > 0 && !options.checkpoint_dir.empty() &&
-            ((step + 1) % options.checkpoint_every == 0 || step + 1 == options.steps))
-            save_training_state(options.checkpoint_dir, model, adam, step + 1, rng);
+        if constexpr (Checkpointable<M>)
+            if (options.checkpoint_every > 0 && !options.checkpoint_dir.empty() &&
+                ((step + 1) % options.checkpoint_every == 0 || step + 1 == options.steps))
+                save_training_state(options.checkpoint_dir, model, adam, step + 1, rng);
     }
     return log;
+}
+
+/// Trains a token model (nn::Gpt) with a loss policy on TrainBatches: the generic loop above with
+/// loss = policy(logits, batch.batch, sampler drawing from the run's Rng).loss.
+template <class M, loss::LossPolicy L>
+    requires Model<M, IdTensor> && std::is_same_v<typename M::scalar_type, typename L::scalar_type>
+TrainLog train(M& model, const L& policy, const std::function<TrainBatch(std::size_t)>& next_batch, const TrainOptions& options) {
+    using T = typename M::scalar_type;
+    policy.validate_options();
+    const auto policy_loss = [&policy](const Var<T>& logits, const TrainBatch& batch, Rng& rng) {
+        return policy(logits, batch.batch, loss::Sampler{&rng, nullptr}).loss;
+    };
+    return train(model, policy_loss, next_batch, options);
 }
 
 }  // namespace cringe::train
