@@ -16,6 +16,7 @@
 #include "check/graph.hpp"
 // 4. losses and the model
 #include "loss/losses.hpp"
+#include "loss/registry.hpp"
 #include "nn/gpt.hpp"
 #include "nn/init.hpp"
 #include "nn/linear.hpp"
