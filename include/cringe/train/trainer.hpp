@@ -6,11 +6,15 @@
 //       loss   = loss(output, batch)               (a callable, or any LossPolicy on token batches:
 //                                                   CE, UL, CRINGE, ... with its top-k sampler)
 //       tape.backward(loss); clip; AdamW step with the warm-up + cosine learning rate
+//       on_step(report); every checkpoint_every steps: save the training state, on_checkpoint(step)
+// The loop writes nothing to the terminal itself: it reports through the hooks of TrainOptions, and
+// the default on_step is the progress line of progress.hpp (shown only on a terminal).
 // The tape is cleared each step and reused (no growth). With the same seed and single-threaded
 // Eigen, two runs give bitwise-identical parameters.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <string>
@@ -27,6 +31,20 @@
 #include "training_state.hpp"
 
 namespace cringe::train {
+
+/// What the loop reports after each step, to TrainOptions::on_step.
+struct StepReport {
+    /// Steps done, from 1.
+    std::size_t step = 0;
+    /// Steps of the run.
+    std::size_t steps = 0;
+    /// This step's loss.
+    double loss = 0.0;
+    /// Supervised tokens so far.
+    std::size_t tokens = 0;
+    /// The learning rate of this step.
+    double lr = 0.0;
+};
 
 /// Settings of train::train.
 struct TrainOptions {
@@ -48,6 +66,10 @@ struct TrainOptions {
     std::filesystem::path checkpoint_dir{};  ///< empty: no training checkpoints
     std::size_t checkpoint_every = 0;      ///< save the training state every N steps (and at the end)
     bool resume = false;                   ///< continue from checkpoint_dir's latest state, if any
+    /// Called after every step; empty: the terminal progress line when `progress` is set.
+    std::function<void(const StepReport&)> on_step{};
+    /// Called with the step number after each training state is saved (checkpoint_every).
+    std::function<void(std::size_t)> on_checkpoint{};
 };
 
 /// What a training run recorded.
@@ -90,21 +112,22 @@ TrainLog train(M& model, const Loss& loss, const NextBatch& next_batch, const Tr
     optim::AdamW<T> adam(params, {.lr = options.lr, .weight_decay = options.weight_decay});
     const optim::WarmupCosine schedule{.peak_lr = options.lr, .min_lr = options.min_lr, .warmup_steps = options.warmup, .total_steps = options.steps};
     schedule.validate();
-    const bool on_terminal = options.progress && ::isatty(STDERR_FILENO) != 0;
-    Progress progress(options.label, options.steps, on_terminal);
-    if (on_terminal) std::fprintf(stderr, "%s: AdamW %s\n", options.label.c_str(), adam.decay_split().c_str());
+    // The loop reports through hooks; the terminal progress line is only the default one.
+    std::function<void(const StepReport&)> on_step = options.on_step;
+    if (!on_step && options.progress) {
+        auto line = std::make_shared<Progress>(options.label, options.steps);
+        line->note(cat("AdamW ", adam.decay_split()));
+        on_step = [line](const StepReport& r) { line->update(r.step, r.loss, r.tokens); };
+    }
     Rng rng(options.seed);
     Tape<T> tape;
     TrainLog log;
     std::size_t first_step = 0;
     if constexpr (Checkpointable<M>)
         if (options.resume && !options.checkpoint_dir.empty())
-            if (const auto point = load_training_state(options.checkpoint_dir, model, adam)) {
+            if (const auto point = load_training_state(options.checkpoint_dir, model, adam)) {  // into model's Parameters
                 first_step = point->step;
                 rng.set_state(point->rng);
-                params.clear();  // load_training_state replaced the model's parameters: point at the new ones
-                for (auto& p : model.parameters()) params.push_back(&p);
-                adam.rebind(params);
             }
     for (std::size_t step = first_step; step < options.steps; ++step) {
         const Batch batch = next_batch(step);
@@ -122,11 +145,13 @@ TrainLog train(M& model, const Loss& loss, const NextBatch& next_batch, const Tr
         adam.step();
         log.losses.push_back(static_cast<double>(objective.value()()));
         if constexpr (requires { batch.tokens; }) log.tokens += batch.tokens;
-        progress.update(step + 1, log.losses.back(), log.tokens);
+        if (on_step) on_step({.step = step + 1, .steps = options.steps, .loss = log.losses.back(), .tokens = log.tokens, .lr = adam.lr()});
         if constexpr (Checkpointable<M>)
             if (options.checkpoint_every > 0 && !options.checkpoint_dir.empty() &&
-                ((step + 1) % options.checkpoint_every == 0 || step + 1 == options.steps))
+                ((step + 1) % options.checkpoint_every == 0 || step + 1 == options.steps)) {
                 save_training_state(options.checkpoint_dir, model, adam, step + 1, rng);
+                if (options.on_checkpoint) options.on_checkpoint(step + 1);
+            }
     }
     return log;
 }
