@@ -8,13 +8,16 @@
 
 #include <CLI/CLI.hpp>
 #include <cringe/error.hpp>
-#include <cringe/loss/losses.hpp>
+#include <cringe/loss/registry.hpp>
 
 #include <charconv>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
 
 namespace cringe_ref {
 
@@ -43,23 +46,28 @@ struct CommandLine {
     std::string help;
 };
 
-/// The request fields' defaults, from the library's own defaults (shown by --help).
+/// The request fields' defaults, from the library's registry of policies and their options (shown by --help).
 inline std::string request_defaults() {
-    using namespace cringe::loss;
-    const Unlikelihood<double> ul;
-    const Cringe<double> cr;
-    const PairwiseCringe<double> pw;
-    const SigmoidOnly<double> so;
-    auto yes_no = [](bool b) { return b ? "true" : "false"; };
+    std::string options;
+    cringe::loss::AnyPolicy<double> policy;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        auto list = [&](auto& p) {  // "  options of cringe: alpha 1, k 5, detach_positive false, ..."
+            std::string line;
+            cringe::loss::for_each_option(p, [&](std::string_view name, const auto& value) {
+                using Field = std::remove_cvref_t<decltype(value)>;
+                line += cringe::cat(line.empty() ? "" : ", ", name, " ");
+                if constexpr (std::is_same_v<Field, bool>) line += value ? "true" : "false";
+                else if constexpr (std::is_arithmetic_v<Field>) line += cringe::cat(value);
+                else line += cringe::cat("\"", cringe::loss::choice_name(value), "\"");
+            });
+            if (!line.empty()) options += cringe::cat("  options of ", p.name, ": ", line, "\n");
+        };
+        (list(policy.template emplace<I>()), ...);
+    }(std::make_index_sequence<std::variant_size_v<cringe::loss::AnyPolicy<double>>>{});
     return cringe::cat(
         "Request defaults (every field omitted from the input JSON):\n"
-        "  dtype \"float64\", pad_id 0, seed 0, sampled absent (CRINGE draws its positives with seed)\n"
-        "  options of unlikelihood: alpha ", ul.alpha, ", clamp ", ul.clamp, ", normalization \"joint\"\n"
-        "  options of cringe: alpha ", cr.alpha, ", k ", cr.k, ", detach_positive ", yes_no(cr.detach_positive),
-        ", normalization \"joint\", ct_on_positives ", yes_no(cr.ct_on_positives), ", ce_on_positives ", yes_no(cr.ce_on_positives), "\n"
-        "  options of pairwise_cringe: alpha ", pw.alpha, ", k ", pw.k, ", margin ", pw.margin, ", tau ", pw.tau,
-        ", detach_gate ", yes_no(pw.detach_gate), ", detach_positive ", yes_no(pw.detach_positive), ", loglik \"sum\"\n"
-        "  options of sigmoid_only: a_pm ", so.a_pm, ", a_m ", so.a_m, "\n"
+        "  dtype \"float64\", pad_id 0, seed 0, sampled absent (CRINGE draws its positives with seed)\n",
+        options,
         "Exit status: 0 success, 1 the result could not be written, 2 bad input (one line on standard error).");
 }
 

@@ -19,12 +19,17 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <algorithm>
 #include <set>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include <cringe/loss/losses.hpp>
+#include <cringe/loss/registry.hpp>
 #include <cringe/io/json_file.hpp>
 
 namespace oracle {
@@ -129,10 +134,11 @@ inline LossRequest parse_loss_request(const nlohmann::json& j, bool with_logits 
     detail::require_known_fields(j, allowed);
     LossRequest r;
     const auto& loss = detail::require_field(j, "loss");
-    if (!loss.is_string()) bad("loss is not a string; expected one of cross_entropy, unlikelihood, cringe, pairwise_cringe, sigmoid_only");
+    const std::vector<std::string_view> known = loss::policy_names();  // the registry's list
+    if (!loss.is_string()) bad(cat("loss is not a string; expected one of ", loss::name_list(known)));
     r.loss = loss.get<std::string>();
-    static const std::set<std::string> known = {"cross_entropy", "unlikelihood", "cringe", "pairwise_cringe", "sigmoid_only"};
-    if (!known.count(r.loss)) bad(cat("loss is \"", r.loss, "\"; expected one of cross_entropy, unlikelihood, cringe, pairwise_cringe, sigmoid_only"));
+    if (std::find(known.begin(), known.end(), r.loss) == known.end())
+        bad(cat("loss is \"", r.loss, "\"; expected one of ", loss::name_list(known)));
     if (j.contains("options")) {
         if (!j["options"].is_object()) bad("options is not an object");
         r.options = j["options"];
@@ -228,74 +234,47 @@ inline LossRequest parse_loss_request(const nlohmann::json& j, bool with_logits 
     return r;
 }
 
-/// Builds the policy named by the request with its options and calls f(policy).
+/// Builds the policy named by the request with its options and calls f(policy). The names and
+/// options come from the registry (cringe/loss/registry.hpp); this function only reads JSON.
 /// Unknown option names are an error; options that belong to another policy are ignored.
 template <class T, class F>
 auto with_policy(const LossRequest& r, F&& f) {
     using detail::bad;
-    static const std::set<std::string> all_options = {"alpha", "k", "detach_positive", "normalization", "clamp", "margin", "tau",
-                                                      "detach_gate", "loglik", "ct_on_positives", "ce_on_positives", "a_pm", "a_m"};
+    static const std::set<std::string_view> all_options = loss::all_option_names();
     for (const auto& [key, value] : r.options.items())
         if (!all_options.count(key)) bad(cat("options.", key, " is not an option of any loss"));
-    auto number = [&](const char* key, double fallback) {
-        if (!r.options.contains(key)) return fallback;
-        const double x = detail::as_number(r.options[key], cat("options.", key));
-        (void)detail::to_dtype<T>(x, cat("options.", key));  // the policy computes with T(x)
-        return x;
-    };
-    auto flag = [&](const char* key, bool fallback) {
-        if (!r.options.contains(key)) return fallback;
-        if (!r.options[key].is_boolean()) bad(cat("options.", key, " is ", json_excerpt(r.options[key]), "; expected true or false"));
-        return r.options[key].get<bool>();
-    };
-    auto integer = [&](const char* key, long fallback) {
-        return r.options.contains(key) ? static_cast<long>(detail::as_integer(r.options[key], cat("options.", key))) : fallback;
-    };
-    auto normalization = [&](loss::Normalization fallback) {
-        if (!r.options.contains("normalization")) return fallback;
-        const auto& v = r.options["normalization"];
-        if (v == "joint") return loss::Normalization::joint;
-        if (v == "separate") return loss::Normalization::separate;
-        bad(cat("options.normalization is ", json_excerpt(v), "; expected \"joint\" or \"separate\""));
-    };
-    if (r.loss == "cross_entropy") return f(loss::CrossEntropy<T>{});
-    if (r.loss == "unlikelihood") {
-        loss::Unlikelihood<T> p;
-        p.alpha = number("alpha", p.alpha);
-        p.clamp = number("clamp", p.clamp);
-        p.normalization = normalization(p.normalization);
-        return f(p);
-    }
-    if (r.loss == "cringe") {
-        loss::Cringe<T> p;
-        p.alpha = number("alpha", p.alpha);
-        p.k = integer("k", p.k);
-        p.detach_positive = flag("detach_positive", p.detach_positive);
-        p.normalization = normalization(p.normalization);
-        p.ct_on_positives = flag("ct_on_positives", p.ct_on_positives);
-        p.ce_on_positives = flag("ce_on_positives", p.ce_on_positives);
-        return f(p);
-    }
-    if (r.loss == "pairwise_cringe") {
-        loss::PairwiseCringe<T> p;
-        p.alpha = number("alpha", p.alpha);
-        p.k = integer("k", p.k);
-        p.margin = number("margin", p.margin);
-        p.tau = number("tau", p.tau);
-        p.detach_gate = flag("detach_gate", p.detach_gate);
-        p.detach_positive = flag("detach_positive", p.detach_positive);
-        if (r.options.contains("loglik")) {
-            const auto& v = r.options["loglik"];
-            if (v == "sum") p.loglik = loss::LogLikelihood::sum;
-            else if (v == "mean") p.loglik = loss::LogLikelihood::mean;
-            else bad(cat("options.loglik is ", json_excerpt(v), "; expected \"sum\" or \"mean\""));
+    // One reader per kind of option member.
+    auto read = [&](std::string_view name, auto& field) {
+        const std::string key(name);
+        if (!r.options.contains(key)) return;
+        const auto& v = r.options[key];
+        const std::string where = cat("options.", key);
+        using Field = std::remove_cvref_t<decltype(field)>;
+        if constexpr (std::is_same_v<Field, bool>) {
+            if (!v.is_boolean()) bad(cat(where, " is ", json_excerpt(v), "; expected true or false"));
+            field = v.get<bool>();
+        } else if constexpr (std::is_same_v<Field, double>) {
+            field = detail::as_number(v, where);
+            (void)detail::to_dtype<T>(field, where);  // the policy computes with T(x)
+        } else if constexpr (std::is_integral_v<Field>) {
+            field = static_cast<Field>(detail::as_integer(v, where));
+        } else {  // an enum: one of its choices' names
+            std::vector<std::string_view> names;
+            for (const auto& [label, choice] : choices(Field{})) {
+                if (v.is_string() && v.get<std::string>() == label) {
+                    field = choice;
+                    return;
+                }
+                names.push_back(label);
+            }
+            bad(cat(where, " is ", json_excerpt(v), "; expected ", loss::name_list(names, "\"", " or ")));
         }
-        return f(p);
-    }
-    loss::SigmoidOnly<T> p;
-    p.a_pm = number("a_pm", p.a_pm);
-    p.a_m = number("a_m", p.a_m);
-    return f(p);
+    };
+    auto policy = loss::make_policy<T>(r.loss);
+    return std::visit([&](auto& p) {
+        loss::for_each_option(p, read);
+        return f(std::as_const(p));
+    }, policy);
 }
 
 namespace detail {

@@ -18,7 +18,11 @@
 #include <cmath>
 #include <string>
 #include <thread>
+#include <string_view>
 #include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include <cringe/cringe.hpp>
@@ -391,20 +395,24 @@ private:
                                           .label = cat(name_, " ", method.name, " a=", method.alpha, " round ", round),
                                           .progress = settings_.progress && settings_.threads == 1};
         auto next = [&](std::size_t) { return finetune_batch(method, labeled, bad_words, rng); };
-        const auto norm = method.separate ? loss::Normalization::separate : loss::Normalization::joint;
-        if (method.loss == "cross_entropy") {
-            train::train(model, loss::CrossEntropy<float>{}, next, options);
-        } else if (method.loss == "unlikelihood") {
-            train::train(model, loss::Unlikelihood<float>{.alpha = method.alpha, .normalization = norm}, next, options);
-        } else if (method.loss == "cringe") {
-            train::train(model, loss::Cringe<float>{.alpha = method.alpha, .k = method.k, .detach_positive = method.detach_positive, .normalization = norm}, next, options);
-        } else if (method.loss == "pairwise_cringe") {
-            train::train(model, loss::PairwiseCringe<float>{.alpha = method.alpha, .k = method.k}, next, options);
-        } else if (method.loss == "sigmoid_only") {
-            train::train(model, loss::SigmoidOnly<float>{}, next, options);
-        } else {
-            throw ValueError(cat("cringe-repro: unknown loss ", method.loss));
-        }
+        // The policy by name from the registry; a method's settings go to the options of that name
+        // the policy has (alpha, k, detach_positive, normalization), the rest keep their defaults.
+        auto policy = loss::make_policy<float>(method.loss);
+        std::visit([&](auto& p) {
+            loss::for_each_option(p, [&](std::string_view option, auto& field) {
+                using Field = std::remove_cvref_t<decltype(field)>;
+                if constexpr (std::is_same_v<Field, double>) {
+                    if (option == "alpha") field = method.alpha;
+                } else if constexpr (std::is_same_v<Field, long>) {
+                    if (option == "k") field = method.k;
+                } else if constexpr (std::is_same_v<Field, bool>) {
+                    if (option == "detach_positive") field = method.detach_positive;
+                } else if constexpr (std::is_same_v<Field, loss::Normalization>) {
+                    field = method.separate ? loss::Normalization::separate : loss::Normalization::joint;
+                }
+            });
+            train::train(model, std::as_const(p), next, options);
+        }, policy);
     }
 
     /// Algorithm 2: generate for the prompts of D0 (sampling, so both classes appear), label with the

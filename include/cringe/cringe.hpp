@@ -16,7 +16,11 @@
 #include "check/graph.hpp"
 // 4. losses and the model
 #include "loss/losses.hpp"
+#include "loss/registry.hpp"
 #include "nn/gpt.hpp"
+#include "nn/init.hpp"
+#include "nn/linear.hpp"
+#include "nn/mlp.hpp"
 // 5. optimisers, decoding, files
 #include "generate/generate.hpp"
 #include "io/checkpoint.hpp"
@@ -27,6 +31,7 @@
 #include "optim/sgd.hpp"
 // 6. training
 #include "train/batch.hpp"
+#include "train/model.hpp"
 #include "train/trainer.hpp"
 #include "train/iterative.hpp"
 
@@ -37,7 +42,7 @@
 /// @namespace cringe::loss
 /// The loss family: cross-entropy, unlikelihood, CRINGE, pairwise CRINGE, sigmoid-only.
 /// @namespace cringe::nn
-/// The GPT-2 model and its configuration.
+/// Models and their blocks: the GPT-2 model and its configuration, Linear, Mlp and the weight initialisers.
 /// @namespace cringe::optim
 /// Optimisers, gradient clipping and the learning-rate schedule.
 /// @namespace cringe::generate
@@ -45,7 +50,7 @@
 /// @namespace cringe::io
 /// Files: safetensors, Hugging Face config.json and tokenizer.json, checkpoints, JSON requests.
 /// @namespace cringe::train
-/// Batching, the training loop, its checkpoints and the iterative CRINGE round.
+/// Batching, the training loop for any model (the Model concept), its checkpoints and the iterative CRINGE round.
 /// @namespace cringe::data
 /// The synthetic dialogue worlds, their labeler, the word tokenizer and text metrics.
 
@@ -55,6 +60,7 @@
 /// it and to move it to PyTorch. Include `cringe/cringe.hpp` for everything in namespace cringe.
 ///
 /// Where to start: cringe::Tape and cringe::Var (the tape), the ops in namespace cringe, cringe::gradcheck,
-/// the losses in cringe::loss, cringe::nn::Gpt, cringe::train::train, and the files of cringe::io.
+/// the losses in cringe::loss, cringe::nn::Gpt, cringe::nn::Mlp, cringe::train::train (for any
+/// cringe::train::Model), and the files of cringe::io.
 /// The guides that explain the design and the math are the Markdown pages in the repository's docs/
-/// folder (autodiff.md, transformer.md, losses.md, errors.md); docs/api.md says how this reference is built.
+/// folder (autodiff.md, transformer.md, losses.md, training.md, errors.md); docs/api.md says how this reference is built.

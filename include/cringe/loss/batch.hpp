@@ -5,7 +5,9 @@
 // applies to every non-pad token of that sequence (docs/losses.md, "Inputs and outputs").
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +43,11 @@ struct Sampler {
 /// Joint: one denominator, every supervised token (ParlAI CRINGE). Separate: a mean per term
 /// (ParlAI's unlikelihood agent, Click's CRINGE).
 enum class Normalization { joint, separate };
+
+/// The names of Normalization's values in requests and messages.
+constexpr std::array<std::pair<std::string_view, Normalization>, 2> choices(Normalization) {
+    return {{{"joint", Normalization::joint}, {"separate", Normalization::separate}}};
+}
 
 /// Per-token diagnostics for logging (not differentiated).
 struct Diagnostics {

@@ -50,27 +50,36 @@ struct Cringe {
                          Where where = Where::current()) const {
         validate_options();
         validate(name, logits, batch, sampler);
-        const Cringe options = *this;
-        return token_loss<T>(
-            name, logits, batch, normalization, alpha,
-            [options](int label) {
-                return TermsFor{
-                    .likelihood = label == kUnlabeled || (label == kPositive && options.ce_on_positives),
-                    .contrastive = label == kNegative || (label == kPositive && options.ct_on_positives)};
-            },
-            [](const T* row, std::size_t V, std::size_t y, T w, T* grad) { return cross_entropy_term(row, V, y, w, grad); },
-            [options, &sampler](const T* row, std::size_t V, std::size_t b, std::size_t t, std::size_t y, int label, T w,
-                                T* grad, std::int64_t& sampled) {
-                sampled = pick_positive(name, sampler, row, V, b, t, y, static_cast<std::size_t>(options.k));
-                if (sampled < 0) return T(0);  // no finite candidate: the token is skipped
-                const auto other = static_cast<std::size_t>(sampled);
-                if (label == kNegative)  // push y- down against the sampled positive
-                    return contrastive_term(row, y, other, false, options.detach_positive, w, grad);
-                // ct_on_positives: push the sampled competitor down against the target; as in the
-                // released code, detach_positive detaches the SAMPLED logit in both uses
-                return contrastive_term(row, other, y, options.detach_positive, false, w, grad);
-            },
-            where);
+        return token_loss<T>(name, *this, logits, batch, sampler, {.normalization = normalization, .alpha = alpha}, where);
+    }
+
+    /// The engine's question: CE on unlabeled (and, by default, positive) tokens; Cr on negative
+    /// (and, with ct_on_positives, positive) tokens.
+    TermsFor terms(int label) const {
+        return {.likelihood = label == kUnlabeled || (label == kPositive && ce_on_positives),
+                .contrastive = label == kNegative || (label == kPositive && ct_on_positives)};
+    }
+    /// CE at one token.
+    T likelihood(const TokenSite<T>& site, T weight) const {
+        return cross_entropy_term(site.logits, site.V, site.target, weight, site.grad);
+    }
+    /// Cr at one token against a positive drawn from the row's top-k (or injected).
+    ContrastiveTerm<T> contrastive(const TokenSite<T>& site, T weight, const Sampler& sampler) const {
+        const std::int64_t sampled = pick_positive(name, sampler, site.logits, site.V, site.b, site.t, site.target, static_cast<std::size_t>(k));
+        if (sampled < 0) return {.value = T(0), .sampled = sampled};  // no finite candidate: the token is skipped
+        const auto other = static_cast<std::size_t>(sampled);
+        if (site.label == kNegative)  // push y- down against the sampled positive
+            return {.value = contrastive_term(site.logits, site.target, other, false, detach_positive, weight, site.grad), .sampled = sampled};
+        // ct_on_positives: push the sampled competitor down against the target; as in the
+        // released code, detach_positive detaches the SAMPLED logit in both uses
+        return {.value = contrastive_term(site.logits, other, site.target, detach_positive, false, weight, site.grad), .sampled = sampled};
+    }
+
+    /// The options by name, for the registry (loss/registry.hpp).
+    static constexpr auto option_table() {
+        return std::tuple{Option{"alpha", &Cringe::alpha}, Option{"k", &Cringe::k}, Option{"detach_positive", &Cringe::detach_positive},
+                          Option{"normalization", &Cringe::normalization}, Option{"ct_on_positives", &Cringe::ct_on_positives},
+                          Option{"ce_on_positives", &Cringe::ce_on_positives}};
     }
 };
 

@@ -25,13 +25,18 @@ struct CrossEntropy {
     Output<T> operator()(const Var<T>& logits, const Batch& batch, const Sampler& sampler = {},
                          Where where = Where::current()) const {
         validate(name, logits, batch, sampler);
-        return token_loss<T>(
-            name, logits, batch, Normalization::joint, 0.0,
-            [](int label) { return TermsFor{.likelihood = label != kNegative, .contrastive = false}; },
-            [](const T* row, std::size_t V, std::size_t y, T w, T* grad) { return cross_entropy_term(row, V, y, w, grad); },
-            [](const T*, std::size_t, std::size_t, std::size_t, std::size_t, int, T, T*, std::int64_t&) { return T(0); },
-            where);
+        return token_loss<T>(name, *this, logits, batch, sampler, {.normalization = Normalization::joint, .alpha = 0.0}, where);
     }
+
+    /// The engine's question: every token of a positive or unlabeled sequence gets CE, nothing else.
+    TermsFor terms(int label) const { return {.likelihood = label != kNegative, .contrastive = false}; }
+    /// CE at one token (adds `weight` times its gradient).
+    T likelihood(const TokenSite<T>& site, T weight) const {
+        return cross_entropy_term(site.logits, site.V, site.target, weight, site.grad);
+    }
+
+    /// The options by name (none), for the registry (loss/registry.hpp).
+    static constexpr auto option_table() { return std::tuple<>{}; }
 };
 
 }  // namespace cringe::loss

@@ -15,7 +15,10 @@
 // and d log p(y)/ds_t = onehot(y_t) - softmax(s_t) per token (over the count for loglik = mean).
 #pragma once
 
+#include <array>
 #include <map>
+#include <string_view>
+#include <utility>
 
 #include "policy.hpp"
 #include "token_loss.hpp"
@@ -24,6 +27,11 @@ namespace cringe::loss {
 
 /// A sequence's log-likelihood: the sum over its tokens, or their mean.
 enum class LogLikelihood { sum, mean };
+
+/// The names of LogLikelihood's values in requests and messages.
+constexpr std::array<std::pair<std::string_view, LogLikelihood>, 2> choices(LogLikelihood) {
+    return {{{"sum", LogLikelihood::sum}, {"mean", LogLikelihood::mean}}};
+}
 
 /// Pairwise CRINGE (Xu et al. 2023): CRINGE on the rejected row, gated by how much the model already prefers the chosen one.
 template <class T>
@@ -61,27 +69,11 @@ struct PairwiseCringe {
         using std::exp;
         validate_options();
         validate(name, logits, batch, sampler);
-        const auto& shape = logits.value().shape();
-        const std::size_t B = shape[0], T_ = shape[1], V = shape[2];
-        const T* s = logits.value().data();
-        auto row = [&](std::size_t b, std::size_t t) { return s + (b * T_ + t) * V; };
-        auto is_token = [&](std::size_t b, std::size_t t) { return batch.targets(b, t) != batch.pad_id; };
-        auto target = [&](std::size_t b, std::size_t t) { return static_cast<std::size_t>(batch.targets(b, t)); };
-        auto count = [&](std::size_t b) {
-            std::size_t n = 0;
-            for (std::size_t t = 0; t < T_; ++t) n += is_token(b, t);
-            return n;
-        };
-
-        Output<T> out;
-        out.diagnostics = Diagnostics::empty(B, T_);
-        Diagnostics& d = out.diagnostics;
-        for (const auto& [w, l] : batch.pairs) d.n_supervised += count(w) + count(l);
-        Tensor<T> G = zeros<T>({B, T_, V});
-        if (d.n_supervised == 0) {
-            out.loss = record_fused_loss(name, logits, T(0), std::move(G), where);
-            return out;
-        }
+        TokenGrid<T> grid(logits, batch);  // the shared bookkeeping: rows, targets, counts, G, the fused node
+        const std::size_t V = grid.V;
+        Diagnostics& d = grid.diagnostics();
+        for (const auto& [w, l] : batch.pairs) d.n_supervised += grid.count(w) + grid.count(l);
+        if (d.n_supervised == 0) return grid.finish(name, T(0), where);
         const T inv_n = T(1.0 / static_cast<double>(d.n_supervised));
 
         // Sampled positives for every token of a rejected row, drawn once per row.
@@ -90,25 +82,26 @@ struct PairwiseCringe {
             const std::size_t l = pair.second;
             if (sampled_rows[l]) continue;
             sampled_rows[l] = true;
-            for (std::size_t t = 0; t < T_; ++t)
-                if (is_token(l, t)) d.sampled(l, t) = pick_positive(name, sampler, row(l, t), V, l, t, target(l, t), static_cast<std::size_t>(k));
+            for (std::size_t t = 0; t < grid.T_; ++t)
+                if (grid.is_token(l, t))
+                    d.sampled(l, t) = pick_positive(name, sampler, grid.row(l, t), V, l, t, grid.target(l, t), static_cast<std::size_t>(k));
         }
         // log p(y) of a row, and (when asked) adding scale * d log p(y)/ds into G.
         auto log_likelihood = [&](std::size_t b) {
             T total(0);
-            for (std::size_t t = 0; t < T_; ++t)
-                if (is_token(b, t)) total += row(b, t)[target(b, t)] - row_logsumexp(row(b, t), V);
-            if (loglik == LogLikelihood::mean && count(b) > 0) total /= T(static_cast<double>(count(b)));
+            for (std::size_t t = 0; t < grid.T_; ++t)
+                if (grid.is_token(b, t)) total += grid.row(b, t)[grid.target(b, t)] - row_logsumexp(grid.row(b, t), V);
+            if (loglik == LogLikelihood::mean && grid.count(b) > 0) total /= T(static_cast<double>(grid.count(b)));
             return total;
         };
         auto add_loglik_gradient = [&](std::size_t b, T scale) {
-            if (loglik == LogLikelihood::mean) scale /= T(static_cast<double>(std::max<std::size_t>(count(b), 1)));
-            for (std::size_t t = 0; t < T_; ++t) {
-                if (!is_token(b, t)) continue;
-                const T lse = row_logsumexp(row(b, t), V);
-                T* grad = G.data() + (b * T_ + t) * V;
-                for (std::size_t j = 0; j < V; ++j) grad[j] -= scale * exp(row(b, t)[j] - lse);
-                grad[target(b, t)] += scale;
+            if (loglik == LogLikelihood::mean) scale /= T(static_cast<double>(std::max<std::size_t>(grid.count(b), 1)));
+            for (std::size_t t = 0; t < grid.T_; ++t) {
+                if (!grid.is_token(b, t)) continue;
+                const T lse = row_logsumexp(grid.row(b, t), V);
+                T* grad = grid.grad_row(b, t);
+                for (std::size_t j = 0; j < V; ++j) grad[j] -= scale * exp(grid.row(b, t)[j] - lse);
+                grad[grid.target(b, t)] += scale;
             }
         };
 
@@ -117,18 +110,18 @@ struct PairwiseCringe {
             const T M = log_likelihood(w) - log_likelihood(l);
             const T raw_gate = sigmoid((T(margin) - M) / T(tau));
             const T gate = detach_gate ? detach(raw_gate) : raw_gate;
-            for (std::size_t t = 0; t < T_; ++t) {
-                if (!is_token(w, t)) continue;
-                const T ce = cross_entropy_term(row(w, t), V, target(w, t), inv_n, G.data() + (w * T_ + t) * V);
+            for (std::size_t t = 0; t < grid.T_; ++t) {
+                if (!grid.is_token(w, t)) continue;
+                const T ce = cross_entropy_term(grid.row(w, t), V, grid.target(w, t), inv_n, grid.grad_row(w, t));
                 d.ce(w, t) += value_of(ce);
                 total += inv_n * ce;
             }
             const T cr_weight = T(alpha) * gate * inv_n;
             T cr_sum(0);
-            for (std::size_t t = 0; t < T_; ++t) {
-                if (!is_token(l, t) || d.sampled(l, t) < 0) continue;
-                const T cr = contrastive_term(row(l, t), target(l, t), static_cast<std::size_t>(d.sampled(l, t)), false,
-                                              detach_positive, cr_weight, G.data() + (l * T_ + t) * V);
+            for (std::size_t t = 0; t < grid.T_; ++t) {
+                if (!grid.is_token(l, t) || d.sampled(l, t) < 0) continue;
+                const T cr = contrastive_term(grid.row(l, t), grid.target(l, t), static_cast<std::size_t>(d.sampled(l, t)), false,
+                                              detach_positive, cr_weight, grid.grad_row(l, t));
                 d.contrastive(l, t) += value_of(cr);
                 cr_sum += cr;
             }
@@ -141,11 +134,17 @@ struct PairwiseCringe {
         }
         d.n_ce = d.n_contrastive = 0;
         for (const auto& [w, l] : batch.pairs) {
-            d.n_ce += count(w);
-            d.n_contrastive += count(l);
+            d.n_ce += grid.count(w);
+            d.n_contrastive += grid.count(l);
         }
-        out.loss = record_fused_loss(name, logits, total, std::move(G), where);
-        return out;
+        return grid.finish(name, total, where);
+    }
+
+    /// The options by name, for the registry (loss/registry.hpp).
+    static constexpr auto option_table() {
+        return std::tuple{Option{"alpha", &PairwiseCringe::alpha}, Option{"k", &PairwiseCringe::k}, Option{"margin", &PairwiseCringe::margin},
+                          Option{"tau", &PairwiseCringe::tau}, Option{"detach_gate", &PairwiseCringe::detach_gate},
+                          Option{"detach_positive", &PairwiseCringe::detach_positive}, Option{"loglik", &PairwiseCringe::loglik}};
     }
 };
 

@@ -36,17 +36,23 @@ struct SigmoidOnly {
                          Where where = Where::current()) const {
         validate_options();
         validate(name, logits, batch, sampler);
-        const double pm = a_pm;
         // joint normalisation with alpha = a_m: L = (sum pos + a_m sum neg) / N_sup
-        return token_loss<T>(
-            name, logits, batch, Normalization::joint, a_m,
-            [](int label) { return TermsFor{.likelihood = label != kNegative, .contrastive = label == kNegative}; },
-            [pm](const T* row, std::size_t V, std::size_t y, T w, T* grad) { return sigmoid_positive_term(row, V, y, pm, w, grad); },
-            [](const T* row, std::size_t, std::size_t, std::size_t, std::size_t y, int, T w, T* grad, std::int64_t&) {
-                return sigmoid_negative_term(row, y, w, grad);
-            },
-            where);
+        return token_loss<T>(name, *this, logits, batch, sampler, {.normalization = Normalization::joint, .alpha = a_m}, where);
     }
+
+    /// The engine's question: the positive term on positive and unlabeled tokens, the negative one on negative tokens.
+    TermsFor terms(int label) const { return {.likelihood = label != kNegative, .contrastive = label == kNegative}; }
+    /// The positive-token term L+ + a_pm L±.
+    T likelihood(const TokenSite<T>& site, T weight) const {
+        return sigmoid_positive_term(site.logits, site.V, site.target, a_pm, weight, site.grad);
+    }
+    /// The negative-token term L- (its weight a_m is the engine's alpha).
+    ContrastiveTerm<T> contrastive(const TokenSite<T>& site, T weight, const Sampler&) const {
+        return {.value = sigmoid_negative_term(site.logits, site.target, weight, site.grad)};
+    }
+
+    /// The options by name, for the registry (loss/registry.hpp).
+    static constexpr auto option_table() { return std::tuple{Option{"a_pm", &SigmoidOnly::a_pm}, Option{"a_m", &SigmoidOnly::a_m}}; }
 };
 
 }  // namespace cringe::loss

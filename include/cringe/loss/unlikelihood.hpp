@@ -39,15 +39,24 @@ struct Unlikelihood {
                          Where where = Where::current()) const {
         validate_options();
         validate(name, logits, batch, sampler);
-        const double floor = clamp;
-        return token_loss<T>(
-            name, logits, batch, normalization, alpha,
-            [](int label) { return TermsFor{.likelihood = label != kNegative, .contrastive = label == kNegative}; },
-            [](const T* row, std::size_t V, std::size_t y, T w, T* grad) { return cross_entropy_term(row, V, y, w, grad); },
-            [floor](const T* row, std::size_t V, std::size_t, std::size_t, std::size_t y, int, T w, T* grad, std::int64_t&) {
-                return unlikelihood_term(row, V, y, floor, w, grad);
-            },
-            where);
+        return token_loss<T>(name, *this, logits, batch, sampler, {.normalization = normalization, .alpha = alpha}, where);
+    }
+
+    /// The engine's question: CE on positive and unlabeled tokens, UL on negative ones.
+    TermsFor terms(int label) const { return {.likelihood = label != kNegative, .contrastive = label == kNegative}; }
+    /// CE at one token.
+    T likelihood(const TokenSite<T>& site, T weight) const {
+        return cross_entropy_term(site.logits, site.V, site.target, weight, site.grad);
+    }
+    /// UL at one negative token (samples nothing).
+    ContrastiveTerm<T> contrastive(const TokenSite<T>& site, T weight, const Sampler&) const {
+        return {.value = unlikelihood_term(site.logits, site.V, site.target, clamp, weight, site.grad)};
+    }
+
+    /// The options by name, for the registry (loss/registry.hpp).
+    static constexpr auto option_table() {
+        return std::tuple{Option{"alpha", &Unlikelihood::alpha}, Option{"clamp", &Unlikelihood::clamp},
+                          Option{"normalization", &Unlikelihood::normalization}};
     }
 };
 

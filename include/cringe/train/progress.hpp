@@ -16,6 +16,11 @@ public:
     Progress(std::string label, std::size_t total, bool enabled = ::isatty(STDERR_FILENO) != 0)
         : label_(std::move(label)), total_(total), enabled_(enabled), start_(Clock::now()) {}
 
+    /// One line of text above the progress line (only when enabled).
+    void note(const std::string& text) const {
+        if (enabled_) std::fprintf(stderr, "%s: %s\n", label_.c_str(), text.c_str());
+    }
+
     /// step counts from 1; tokens = supervised tokens so far.
     void update(std::size_t step, double loss, std::size_t tokens) {
         if (!enabled_) return;

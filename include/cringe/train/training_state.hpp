@@ -351,6 +351,8 @@ void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& mod
 
 /// Loads DIR's latest state into `model` and `adam`; nullopt when DIR holds no state yet. Everything
 /// is read and checked before either is changed: when it throws, `model` and `adam` are as they were.
+/// The weights are copied into the model's existing Parameters (their addresses do not change), so
+/// an optimiser built on the model before the load needs no rebinding.
 template <class T>
 std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir, nn::Gpt<T>& model, optim::AdamW<T>& adam) {
     const char* who = "load_training_state";
@@ -428,10 +430,17 @@ std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir,
     if (*step != dir_step) throw IoError(cat(where, ": metadata 'step' is ", *step, "; the directory name says ", dir_step));
     if (*adam_steps > *step)
         throw IoError(cat(where, ": metadata 'adam_steps' is ", *adam_steps, ", more optimiser steps than training steps (", *step, ")"));
+    auto& targets = model.parameters();
+    for (std::size_t i = 0; i < params.size(); ++i)  // same configuration, so this holds unless the model was edited
+        if (targets[i].name != params[i].name || targets[i].value.shape() != params[i].value.shape())
+            throw IoError(cat(where, ": saved parameter ", i, " is '", params[i].name, "' ", shape_str(params[i].value.shape()),
+                              "; the model being trained has '", targets[i].name, "' ", shape_str(targets[i].value.shape())));
     ResumePoint point;
     point.step = static_cast<std::size_t>(*step);
     point.rng = detail::decode_rng(field("rng"), where);
-    model = std::move(loaded);
+    // Load INTO the model: its Parameter objects stay where they are, so the optimiser (and anything
+    // else holding them) keeps pointing at the resumed weights; only the values are replaced.
+    for (std::size_t i = 0; i < params.size(); ++i) targets[i].value = std::move(loaded.parameters()[i].value);
     adam.first_moments() = std::move(m);
     adam.second_moments() = std::move(v);
     adam.set_steps_taken(static_cast<std::size_t>(*adam_steps));
