@@ -72,8 +72,7 @@ int main(int argc, char** argv) {
                    "cringe_iterative 2 rounds); --full adds the alpha sweeps (UL 0.1/0.5/1/5, CRINGE 0.5/1/2/5) and the ablations. "
                    "The classic worlds run every method.\n"));
     app.add_option("--task", task, "safety, contradiction or all")->check(CLI::IsMember({"safety", "contradiction", "all"}))->capture_default_str();
-    app.add_option("--world", world, "safety world: opener (decision first + replay, the default) or classic (the earlier template world); "
-                                     "contradiction always uses its classic world")
+    app.add_option("--world", world, "the worlds of both tasks: opener (decision first + replay, the default) or classic (the earlier template worlds)")
         ->check(CLI::IsMember({"opener", "classic"}))->capture_default_str();
     app.add_option("--seeds", seeds_arg, "comma-separated seeds (each: its own world, model init and sampling)")->capture_default_str();
     app.add_option("--methods", methods_arg, "comma-separated method names (default: the world's main methods; see below)");
@@ -138,7 +137,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> tasks = task == "all" ? std::vector<std::string>{"safety", "contradiction"} : std::vector<std::string>{task};
     // The methods of each task: the opener world's main table, or every method (classic worlds, --full).
     auto methods_for = [&](const std::string& t) {
-        const bool opener = t == "safety" && world == "opener";
+        const bool opener = world == "opener" && (t == "safety" || t == "contradiction");
         std::vector<Method> methods = opener && !full ? opener_methods() : all_methods();
         if (quick && !full) std::erase_if(methods, [](const Method& m) { return !m.main || m.name == "cringe_k1" || m.name == "cringe_detached"; });
         return methods;
@@ -244,12 +243,13 @@ int main(int argc, char** argv) {
         };
         for (const auto& t : tasks) {
             const auto methods = selected(t);
-            const bool opener = t == "safety" && world == "opener";
+            const bool opener = world == "opener";
+            using namespace repro::world;
             world_info[t] = {{"world", opener ? "opener" : "classic"},
                              {"finetune_steps", !opener && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
-                             {"options", opener ? options_json(resolve_options<repro::world::OpenerSafetyWorld>(settings))
-                                                : t == "safety" ? options_json(resolve_options<repro::world::SafetyWorld>(settings))
-                                                                : options_json(resolve_options<repro::world::ContradictionWorld>(settings))}};
+                             {"options", options_json(t == "safety" ? (opener ? resolve_options<OpenerSafetyWorld>(settings) : resolve_options<SafetyWorld>(settings))
+                                                                    : (opener ? resolve_options<OpenerContradictionWorld>(settings)
+                                                                              : resolve_options<ContradictionWorld>(settings)))}};
             // Seeds run in parallel (one thread each) when there are at least as many seeds as threads,
             // so pretraining keeps every core busy; otherwise one seed at a time, its methods in parallel.
             // Every job is seeded by (seed, method), so the results do not depend on the split.
@@ -267,9 +267,10 @@ int main(int argc, char** argv) {
                     try {
                         const auto seed = seeds[i];
                         auto on_pretrained = [&] { ++done_jobs; };
-                        const auto out = opener ? run_task<repro::world::OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                         : t == "safety" ? run_task<repro::world::SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                                         : run_task<repro::world::ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained);
+                        const auto out = t == "safety" ? (opener ? run_task<OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                                                 : run_task<SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained))
+                                                       : (opener ? run_task<OpenerContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                                                 : run_task<ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained));
                         std::lock_guard<std::mutex> guard(records_lock);
                         records.insert(records.end(), out.begin(), out.end());
                     } catch (...) {

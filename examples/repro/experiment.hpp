@@ -24,6 +24,7 @@
 #include <cringe/cringe.hpp>
 #include "contradiction_world.hpp"
 #include "labeler.hpp"
+#include "opener_contradiction_world.hpp"
 #include "opener_safety_world.hpp"
 #include "safety_world.hpp"
 #include "text_metrics.hpp"
