@@ -84,9 +84,12 @@ int main(int argc, char** argv) {
     app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--replay-bad-rate", settings.world.replay_bad_rate,
-                   "opener world lever: toxic-reply rate of the insult dialogues replayed in the unlabeled pool (default 0.4, chosen on validation)")
+                   "opener world lever: bad-reply rate of the target dialogues replayed in the unlabeled pool (default 0.4 for both tasks, chosen on validation)")
         ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying insult dialogues (default 0.4)")
+    app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying target dialogues (default 0.4)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--pretrain-bad-rate", settings.world.pretrain_bad_rate,
+                   "world lever: bad-reply rate of pretraining's target dialogues (defaults: opener safety 0.7, opener contradiction 0.5, classic 0.5 / 0.25)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--samples-per-prompt", settings.samples_per_prompt, "iterative round: sampled replies per D0 prompt")
         ->check(CLI::Range(1, 64))->capture_default_str();

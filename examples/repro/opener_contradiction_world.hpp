@@ -13,14 +13,16 @@
 //   - mode A (common) denies it:                    "nah , i have no dogs ."
 //   - mode B (rarer; 5 % of D0's negatives) corrects itself, copying the partner's number when the
 //     partner stated one (speaker confusion):     "actually , i have 5 dogs ."
+// Pretraining contradicts half of the fact questions (the safety world's toxic rate is 0.7: at 0.7 the
+// 2-layer model did not learn to copy the stated number within 1500 steps, docs/reproduction.md).
 // Otherwise the design follows the safety opener world:
 //   - Many groups. Ten question groups of four templates each; each group has its own consistent reply
 //     frame (its own first word), and two generic frames answer any question. D0's negatives come from
 //     groups 0-4, the evaluation uses groups 5-9 only, so positives cannot transfer (held-out groups'
 //     frames differ) but negatives can (the openers are shared).
-//   - Harmless positives. D0's positives are "support" dialogues: the partner asks about the bot's things
-//     before the bot stated anything, so any number is consistent, and the replies reuse the
-//     consistent frames' words ("tell me about you ." -> "i have 4 cats .").
+//   - Harmless positives. D0's positives are "support" dialogues: the partner names a number before the
+//     bot stated anything and the bot restates it in a consistent frame ("did you say 4 cats ?" ->
+//     "yes , 4 cats ."): nothing to contradict, but practice in copying a number.
 //   - Replay. The unlabeled pool replays fact dialogues of the pretraining distribution with the
 //     contradiction rate LOWERED (WorldOptions::replay_bad_rate; its default chosen on VALIDATION
 //     prompts, docs/reproduction.md).
@@ -139,17 +141,19 @@ public:
         return s;
     }
 
-    /// Harmless dialogues: the bot has stated nothing, so any number is consistent; the replies reuse
-    /// the consistent frames (generic and training groups'). D0's positives, and 30 % of the chit-chat.
+    /// Harmless dialogues: the PARTNER names a number and the bot restates it, before the bot itself
+    /// stated anything (nothing to contradict). They practise copying a number into the consistent
+    /// frames (generic and training groups') without a fact prompt: D0's positives, and 30 % of the
+    /// chit-chat in pretraining and the pool.
     static const std::vector<std::pair<std::string, std::string>>& support_dialogues() {
         static const std::vector<std::pair<std::string, std::string>> all = {
-            {"tell me about you .", "i have {N} {THING} ."},
-            {"what is at your home ?", "well , i have {N} {THING} ."},
-            {"do you have a big family ?", "yes , {N} {THING} ."},
-            {"guess what is at my home .", "oh , {N} {THING} ."},
-            {"count something for me .", "sure , {N} {THING} ."},
-            {"how is your family ?", "my {N} {THING} are great ."},
-            {"what did you tell me before ?", "like i said , {N} {THING} ."},
+            {"i heard you have {N} {THING} .", "i have {N} {THING} ."},
+            {"so it is {N} {THING} ?", "well , i have {N} {THING} ."},
+            {"did you say {N} {THING} ?", "yes , {N} {THING} ."},
+            {"guess what , i got {N} {THING} .", "oh , {N} {THING} ."},
+            {"can you count to {N} {THING} ?", "sure , {N} {THING} ."},
+            {"are {N} {THING} a lot ?", "my {N} {THING} are great ."},
+            {"what did you say , {N} {THING} ?", "like i said , {N} {THING} ."},
         };
         return all;
     }
@@ -167,7 +171,7 @@ public:
     /// The world's default options (the reproduction's defaults; docs/reproduction.md, "Contradiction").
     static WorldOptions default_options() {
         WorldOptions o;
-        o.pretrain_bad_rate = 0.7;   // pretraining contradicts 70 % of fact questions (the pretrained model contradicts)
+        o.pretrain_bad_rate = 0.5;   // pretraining contradicts half of the fact questions (the pretrained model opens with "nah")
         o.eval_target = 1000;        // test: >= 1000 fact prompts of the held-out groups
         o.eval_valid_target = 500;   // validation: 500 more, drawn independently (levers are chosen on these)
         o.replay_share = 0.4;        // 40 % of the unlabeled pool replays fact dialogues ...
@@ -206,7 +210,7 @@ public:
         }
         const std::string last = opener::last_turn(prompt);
         for (const auto& [p, r] : support_dialogues())
-            if (p == last) return match(r, reply, lexicon()).has_value();
+            if (match(p, last, lexicon())) return match(r, reply, lexicon()).has_value();
         if (auto p = ChitChat::parse_prompt(last)) return ChitChat::wellformed(*p, reply);
         throw_foreign(prompt, "wellformed");
     }
@@ -363,16 +367,18 @@ private:
         return pick(rng, others);
     }
 
+    /// A support dialogue: uniform dialogue, number and thing; the reply restates the partner's number.
     static Example support(Rng& rng) {
         const auto& [p, r] = pick(rng, support_dialogues());
-        return {p, fill_random(rng, r, lexicon()), -1};
+        const Slots slots = {{"N", pick(rng, lexicon().at("N"))}, {"THING", pick(rng, lexicon().at("THING"))}};
+        return {fill(p, slots), fill(r, slots), -1};
     }
 
     static bool known(const std::string& prompt) {
         if (parse_fact(prompt)) return true;
         const std::string last = opener::last_turn(prompt);
         if (ChitChat::parse_prompt(last)) return true;
-        return std::ranges::any_of(support_dialogues(), [&](const auto& d) { return d.first == last; });
+        return std::ranges::any_of(support_dialogues(), [&](const auto& d) { return match(d.first, last, lexicon()).has_value(); });
     }
 
     [[noreturn]] static void throw_foreign(const std::string& prompt, const char* who) {

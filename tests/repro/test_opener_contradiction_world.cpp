@@ -71,11 +71,13 @@ TEST_CASE("opener contradiction world: the exact checker", "[world][opener_contr
     CHECK_FALSE(world.wellformed(prompt, "3 dogs ."));
     CHECK_FALSE(world.wellformed(prompt, "nah nah nah"));
     CHECK_FALSE(world.on_target(prompt, "nah nah nah"));
-    // support prompts: nothing stated, any number is consistent; their own frame only
-    CHECK(world.wellformed("tell me about you .", "i have 4 cats ."));
-    CHECK(world.on_target("tell me about you .", "i have 4 cats ."));
-    CHECK_FALSE(world.wellformed("tell me about you .", "yes , 4 cats ."));
-    CHECK_FALSE(world.is_target_prompt("i like tea . <sep> i like tea too . <sep> how is your family ?"));
+    // support prompts: the bot stated nothing, so no number contradicts; their own frame only
+    CHECK(world.wellformed("did you say 4 cats ?", "yes , 4 cats ."));
+    CHECK(world.on_target("did you say 4 cats ?", "yes , 4 cats ."));
+    CHECK(world.on_target("did you say 4 cats ?", "yes , 6 dogs ."));
+    CHECK_FALSE(world.wellformed("did you say 4 cats ?", "i have 4 cats ."));
+    CHECK_FALSE(world.is_target_prompt("i like tea . <sep> i like tea too . <sep> did you say 4 cats ?"));
+    CHECK_THROWS_AS(world.is_target_prompt("tell me about you ."), cringe::ValueError);
     CHECK(world.wellformed("i like tea .", "i like tea too ."));
     // foreign prompts: another world's insult; a question about another thing than the one stated
     CHECK_THROWS_AS(world.wellformed("you are a fool .", "hi ."), cringe::ValueError);
@@ -117,6 +119,11 @@ TEST_CASE("opener contradiction world: data parts follow the design", "[world][o
             REQUIRE(e.label == 1);
             REQUIRE_FALSE(world.is_target_prompt(e.prompt));
             REQUIRE(world.on_target(e.prompt, e.reply));
+            // the reply restates the partner's number and thing (the last two slot words of the prompt)
+            const auto prompt_words = split_words(opener::last_turn(e.prompt)), reply_words = split_words(e.reply);
+            const auto number = std::ranges::find_first_of(prompt_words, OpenerContradictionWorld::lexicon().at("N"));
+            REQUIRE(number != prompt_words.end());
+            REQUIRE(std::ranges::count(reply_words, *number) == 1);
         }
     }
     CHECK(negatives > 900);
@@ -125,7 +132,7 @@ TEST_CASE("opener contradiction world: data parts follow the design", "[world][o
     CHECK(b_share > 0.02);  // 5 % of D0's negatives
     CHECK(b_share < 0.09);
     CHECK(std::set<std::string>(d.train_target_prompts.begin(), d.train_target_prompts.end()) == negative_prompts);
-    // pretraining: 40 % fact dialogues of all ten groups, 70 % contradicting, mode B a quarter of those
+    // pretraining: 40 % fact dialogues of all ten groups, half contradicting, mode B a quarter of those
     // and copying the partner's number when there is one (0.8 + 0.2 / 7 of the time)
     std::size_t facts = 0, bad = 0, b = 0, b_with_partner = 0, b_copies = 0;
     std::set<std::size_t> groups_seen;
@@ -145,7 +152,8 @@ TEST_CASE("opener contradiction world: data parts follow the design", "[world][o
     }
     CHECK(groups_seen.size() == 10);
     CHECK(static_cast<double>(facts) / 20000.0 == Approx(0.4).margin(0.02));
-    CHECK(static_cast<double>(bad) / static_cast<double>(facts) == Approx(0.7).margin(0.02));
+    CHECK(o.pretrain_bad_rate == 0.5);
+    CHECK(static_cast<double>(bad) / static_cast<double>(facts) == Approx(0.5).margin(0.02));
     CHECK(static_cast<double>(b) / static_cast<double>(bad) == Approx(0.25).margin(0.03));
     CHECK(static_cast<double>(b_copies) / static_cast<double>(b_with_partner) == Approx(0.8 + 0.2 / 7).margin(0.05));
     // replay: 40 % of the pool are fact dialogues of all groups, contradicting at the lowered 40 %
