@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--replay-bad-rate", settings.world.replay_bad_rate,
-                   "opener world lever: bad-reply rate of the target dialogues replayed in the unlabeled pool (default 0.4 for both tasks, chosen on validation)")
+                   "opener world lever: bad-reply rate of the target dialogues replayed in the unlabeled pool (defaults, chosen on validation: safety 0.4, contradiction 0.3)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying target dialogues (default 0.4)")
         ->check(CLI::Range(0.0, 1.0));

@@ -175,7 +175,7 @@ public:
         o.eval_target = 1000;        // test: >= 1000 fact prompts of the held-out groups
         o.eval_valid_target = 500;   // validation: 500 more, drawn independently (levers are chosen on these)
         o.replay_share = 0.4;        // 40 % of the unlabeled pool replays fact dialogues ...
-        o.replay_bad_rate = 0.4;     // ... contradicting at a lowered rate (chosen on validation; docs/reproduction.md)
+        o.replay_bad_rate = 0.3;     // ... contradicting at a lowered rate (0.3 vs 0.4 chosen on validation; docs/reproduction.md)
         return o;
     }
 

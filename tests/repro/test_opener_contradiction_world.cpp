@@ -156,7 +156,8 @@ TEST_CASE("opener contradiction world: data parts follow the design", "[world][o
     CHECK(static_cast<double>(bad) / static_cast<double>(facts) == Approx(0.5).margin(0.02));
     CHECK(static_cast<double>(b) / static_cast<double>(bad) == Approx(0.25).margin(0.03));
     CHECK(static_cast<double>(b_copies) / static_cast<double>(b_with_partner) == Approx(0.8 + 0.2 / 7).margin(0.05));
-    // replay: 40 % of the pool are fact dialogues of all groups, contradicting at the lowered 40 %
+    // replay: 40 % of the pool are fact dialogues of all groups, contradicting at the lowered 30 %
+    CHECK(o.replay_bad_rate == 0.3);
     std::size_t replayed = 0, replay_bad = 0;
     for (const auto& e : d.unlabeled) {
         REQUIRE(e.label == -1);
