@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -82,7 +83,8 @@ TEST_CASE("opener contradiction world: the exact checker", "[world][opener_contr
     // foreign prompts: another world's insult; a question about another thing than the one stated
     CHECK_THROWS_AS(world.wellformed("you are a fool .", "hi ."), cringe::ValueError);
     CHECK_THROWS_AS(world.is_target_prompt("hi , tell me about you . <sep> i have 3 dogs . <sep> how many cats do you have ?"), cringe::ValueError);
-    CHECK_THROWS_AS(OpenerContradictionWorld::good_reply(*std::make_unique<cringe::Rng>(1), "i like tea ."), cringe::ValueError);
+    cringe::Rng rng(1);
+    CHECK_THROWS_AS(OpenerContradictionWorld::good_reply(rng, "i like tea ."), cringe::ValueError);
     // openers for the first-token margin
     CHECK(OpenerContradictionWorld::bad_openers() == std::vector<std::string>{"actually", "nah"});
     const auto safe = OpenerContradictionWorld::safe_openers();
