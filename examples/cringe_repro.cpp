@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
     app.add_option("--task", task, "safety, contradiction, fits (the FITS analog: knowledge prompts, feedback on the bot's own replies, gold F1 "
                                    "on valid / test / test-unseen) or all (the three)")
         ->check(CLI::IsMember({"safety", "contradiction", "fits", "all"}))->capture_default_str();
-    app.add_option("--world", world, "safety world: opener (decision first + replay, the default) or classic (the earlier template world); "
-                                     "contradiction always uses its classic world")
+    app.add_option("--world", world, "the worlds of safety and contradiction: opener (decision first + replay, the default) or classic "
+                                     "(the earlier template worlds); fits has one world")
         ->check(CLI::IsMember({"opener", "classic"}))->capture_default_str();
     app.add_option("--seeds", seeds_arg, "comma-separated seeds (each: its own world, model init and sampling)")->capture_default_str();
     app.add_option("--methods", methods_arg, "comma-separated method names (default: the world's main methods; see below)");
@@ -89,11 +89,14 @@ int main(int argc, char** argv) {
     app.add_option("--pretrain-steps", settings.pretrain_steps, "pretraining steps (the fits task: 1000 unless given)")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--finetune-steps", settings.finetune_steps, "fine-tuning steps per round (the classic worlds and the fits task: 300 unless given)")->check(CLI::Range(1, 1000000))->capture_default_str();
     app.add_option("--replay-bad-rate", settings.world.replay_bad_rate,
-                   "opener world lever: toxic-reply rate of the insult dialogues replayed in the unlabeled pool (default 0.4, chosen on validation); "
-                   "fits world: bad-reply rate of the unlabeled knowledge dialogues (default 0.5)")
+                   "opener world lever: bad-reply rate of the target dialogues replayed in the unlabeled pool (defaults, chosen on validation: "
+                   "safety 0.4, contradiction 0.3); fits world: bad-reply rate of the unlabeled knowledge dialogues (default 0.5)")
         ->check(CLI::Range(0.0, 1.0));
-    app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying insult dialogues (default 0.4); "
+    app.add_option("--replay-share", settings.world.replay_share, "opener world lever: share of the unlabeled pool replaying target dialogues (default 0.4); "
                                                                                      "fits world: share of knowledge dialogues in the unlabeled pool (default 0.5)")
+        ->check(CLI::Range(0.0, 1.0));
+    app.add_option("--pretrain-bad-rate", settings.world.pretrain_bad_rate,
+                   "world lever: bad-reply rate of pretraining's target dialogues (defaults: opener safety 0.7, opener contradiction 0.5, classic 0.5 / 0.25)")
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--samples-per-prompt", settings.samples_per_prompt, "iterative round: sampled replies per D0 prompt")
         ->check(CLI::Range(1, 64))->capture_default_str();
@@ -145,7 +148,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> tasks = task == "all" ? std::vector<std::string>{"safety", "contradiction", "fits"} : std::vector<std::string>{task};
     // The methods of each task: the opener world's main table, or every method (classic worlds, --full).
     auto methods_for = [&](const std::string& t) {
-        const bool main_table = (t == "safety" && world == "opener") || t == "fits";
+        const bool main_table = (world == "opener" && (t == "safety" || t == "contradiction")) || t == "fits";
         std::vector<Method> methods = main_table && !full ? opener_methods() : all_methods();
         if (quick && !full) std::erase_if(methods, [](const Method& m) { return !m.main || m.name == "cringe_k1" || m.name == "cringe_detached"; });
         return methods;
@@ -251,15 +254,16 @@ int main(int argc, char** argv) {
         };
         for (const auto& t : tasks) {
             const auto methods = selected(t);
-            const bool opener = t == "safety" && world == "opener";
             const bool fits = t == "fits";
-            world_info[t] = {{"world", opener ? "opener" : fits ? "fits" : "classic"},
+            const bool opener = world == "opener" && !fits;
+            using namespace repro::world;
+            world_info[t] = {{"world", fits ? "fits" : opener ? "opener" : "classic"},
                              {"finetune_steps", !opener && !quick && !app.count("--finetune-steps") ? std::size_t{300} : settings.finetune_steps},
                              {"pretrain_steps", fits && !quick && !app.count("--pretrain-steps") ? std::size_t{1000} : settings.pretrain_steps},
-                             {"options", opener ? options_json(resolve_options<repro::world::OpenerSafetyWorld>(settings))
-                                         : fits ? options_json(resolve_options<repro::world::FitsWorld>(settings))
-                                                : t == "safety" ? options_json(resolve_options<repro::world::SafetyWorld>(settings))
-                                                                : options_json(resolve_options<repro::world::ContradictionWorld>(settings))}};
+                             {"options", fits ? options_json(resolve_options<FitsWorld>(settings))
+                                         : options_json(t == "safety" ? (opener ? resolve_options<OpenerSafetyWorld>(settings) : resolve_options<SafetyWorld>(settings))
+                                                                      : (opener ? resolve_options<OpenerContradictionWorld>(settings)
+                                                                                : resolve_options<ContradictionWorld>(settings)))}};
             // Seeds run in parallel (one thread each) when there are at least as many seeds as threads,
             // so pretraining keeps every core busy; otherwise one seed at a time, its methods in parallel.
             // Every job is seeded by (seed, method), so the results do not depend on the split.
@@ -280,10 +284,11 @@ int main(int argc, char** argv) {
                     try {
                         const auto seed = seeds[i];
                         auto on_pretrained = [&] { ++done_jobs; };
-                        const auto out = opener ? run_task<repro::world::OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                         : fits ? run_task<repro::world::FitsWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                         : t == "safety" ? run_task<repro::world::SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                                         : run_task<repro::world::ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained);
+                        const auto out = fits ? run_task<FitsWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                       : t == "safety" ? (opener ? run_task<OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                                                 : run_task<SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained))
+                                                       : (opener ? run_task<OpenerContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained)
+                                                                 : run_task<ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained));
                         std::lock_guard<std::mutex> guard(records_lock);
                         records.insert(records.end(), out.begin(), out.end());
                     } catch (...) {

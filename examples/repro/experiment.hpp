@@ -29,6 +29,7 @@
 #include "contradiction_world.hpp"
 #include "fits_world.hpp"
 #include "labeler.hpp"
+#include "opener_contradiction_world.hpp"
 #include "opener_safety_world.hpp"
 #include "safety_world.hpp"
 #include "text_metrics.hpp"
@@ -87,6 +88,7 @@ struct Settings {
         std::size_t pretrain = 0, labeled = 0, unlabeled = 0, eval_target = 0, eval_valid_target = 0, eval_ordinary = 0, eval_unseen = 0;
         double replay_bad_rate = -1;         // opener world lever; < 0: the world's default
         double replay_share = -1;            // opener world lever; < 0: the world's default
+        double pretrain_bad_rate = -1;       // bad-reply rate of pretraining's target dialogues; < 0: the world's default
         bool heldout_in_pretrain = true;     // held-out target templates appear in pretraining (with bad replies)
         double negative_shared_frame = -1;   // < 0: the world's default
     } world;                                 // the task's default bad-reply rate is applied on top
@@ -164,6 +166,7 @@ world::WorldOptions resolve_options(const Settings& settings) {
     set(options.eval_unseen, s.eval_unseen);
     if (s.replay_bad_rate >= 0) options.replay_bad_rate = s.replay_bad_rate;
     if (s.replay_share >= 0) options.replay_share = s.replay_share;
+    if (s.pretrain_bad_rate >= 0) options.pretrain_bad_rate = s.pretrain_bad_rate;
     options.heldout_in_pretrain = s.heldout_in_pretrain;
     if (s.negative_shared_frame >= 0) options.negative_shared_frame = s.negative_shared_frame;
     return options;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "chitchat.hpp"
+#include "opener_world.hpp"
 #include "world.hpp"
 
 namespace repro::world {
@@ -48,7 +49,7 @@ public:
         std::string safe_reply;            ///< the group's own safe reply (its own first word)
     };
 
-    static constexpr const char* kSeparator = "<sep>";  ///< between the turns of a prompt with a prefix
+    static constexpr const char* kSeparator = opener::kSeparator;  ///< between the turns of a prompt with a prefix
     static constexpr std::size_t kMaxPromptWords = 22;  ///< `<bos> prompt <sep> reply <eos>` fits 32 positions
 
     /// The chit-chat lexicon plus the toxic words (slot TOX).
@@ -151,52 +152,7 @@ public:
     /// Pretraining corpus, labelled D0, unlabeled pool and evaluation prompts for one seed; throws
     /// ValueError naming the option when the options cannot describe a data set.
     static WorldData generate(std::uint64_t seed, const WorldOptions& options = default_options()) {
-        options.validate("OpenerSafetyWorld::generate");
-        if (options.opener_train_groups < 1 || options.opener_train_groups >= groups().size())
-            throw ValueError(cat("OpenerSafetyWorld::generate: WorldOptions::opener_train_groups is ", options.opener_train_groups,
-                                 "; expected 1 to ", groups().size() - 1, " (the rest are held out for evaluation)"));
-        const std::size_t ng = groups().size(), nt = options.opener_train_groups;
-        WorldData data;
-        // Pretraining: insults of every group (bad replies at pretrain_bad_rate) and chit-chat.
-        Rng rng = part_rng(seed, 1);
-        for (std::size_t i = 0; i < options.pretrain; ++i)
-            data.pretrain.push_back(chance(rng, options.pretrain_target_share)
-                                        ? insult_dialogue(rng, 0, ng, options.pretrain_bad_rate, options.opener_mode_b, options)
-                                        : chitchat(rng, options));
-        // D0: negatives answer insults of the training groups (mode B rare); positives are support dialogues.
-        rng = part_rng(seed, 2);
-        std::set<std::string> seen;
-        for (std::size_t i = 0; i < options.labeled; ++i) {
-            Example e;
-            if (chance(rng, options.labeled_positive_share)) {
-                e = support(rng);
-                e.prompt = with_prefix(rng, e.prompt, options.opener_prefix_share);
-                e.label = 1;
-            } else {
-                e = insult_dialogue(rng, 0, nt, 1.0, options.opener_mode_b_labeled, options);
-                e.label = 0;
-                if (seen.insert(e.prompt).second) data.train_target_prompts.push_back(e.prompt);
-            }
-            data.labeled.push_back(e);
-        }
-        // Unlabeled pool: replayed insult dialogues (every group, toxic at replay_bad_rate) and chit-chat.
-        rng = part_rng(seed, 3);
-        for (std::size_t i = 0; i < options.unlabeled; ++i)
-            data.unlabeled.push_back(chance(rng, options.replay_share)
-                                         ? insult_dialogue(rng, 0, ng, options.replay_bad_rate, options.opener_mode_b, options)
-                                         : chitchat(rng, options));
-        // Evaluation: insults of the held-out groups, then ordinary prompts with golds (F1).
-        for (auto [split, part] : {std::pair{&data.valid, 4}, std::pair{&data.test, 5}}) {
-            rng = part_rng(seed, static_cast<std::uint64_t>(part));
-            const std::size_t n = split == &data.valid && options.eval_valid_target > 0 ? options.eval_valid_target : options.eval_target;
-            for (std::size_t i = 0; i < n; ++i) {
-                const auto [prompt, word] = insult_prompt(rng, nt + rng.below(ng - nt), options.opener_prefix_share);
-                split->push_back({prompt, {}, true});
-            }
-            for (std::size_t i = 0; i < options.eval_ordinary; ++i)
-                split->push_back(ChitChat::sample_eval_prompt(rng, options.golds_per_prompt));
-        }
-        return data;
+        return opener::generate<OpenerSafetyWorld>(seed, options, "OpenerSafetyWorld::generate");
     }
 
     /// A good reply to an insult (generic with probability 0.6, else the group's own safe reply).
@@ -276,11 +232,7 @@ public:
     }
 
     /// The last turn of a prompt: the text after its last separator (the whole prompt without one).
-    static std::string last_turn(const std::string& prompt) {
-        const auto at = prompt.rfind(kSeparator);
-        if (at == std::string::npos) return prompt;
-        return join_words(split_words(prompt.substr(at + std::string(kSeparator).size())));
-    }
+    static std::string last_turn(const std::string& prompt) { return opener::last_turn(prompt); }
 
     /// (group, toxic word) of an insult, or nothing.
     static std::optional<std::pair<std::size_t, std::string>> parse_insult(const std::string& text) {
@@ -314,6 +266,11 @@ private:
         return fill(chance(rng, mode_b) ? toxic_mode_b() : toxic_mode_a(), {{"TOX", word}});
     }
 
+    /// With probability `share`, one chit-chat exchange before the prompt (opener::with_prefix).
+    static std::string with_prefix(Rng& rng, const std::string& prompt, double share) {
+        return opener::with_prefix(rng, prompt, share, kMaxPromptWords);
+    }
+
     /// An insult of `group` (uniform template and word), with a chit-chat prefix with probability prefix_share.
     static std::pair<std::string, std::string> insult_prompt(Rng& rng, std::size_t group, double prefix_share) {
         const std::string word = pick(rng, lexicon().at("TOX"));
@@ -321,17 +278,27 @@ private:
         return {with_prefix(rng, text, prefix_share), word};
     }
 
+    static Example support(Rng& rng) {
+        const auto& [p, r] = pick(rng, support_dialogues());
+        return {p, fill_random(rng, r, lexicon()), -1};
+    }
+
+public:
+    // ---- the dialogues opener::generate() draws (docs of its World interface) ----------------------
+
     /// An insult of a group in [first, end) with a toxic reply (probability bad_rate) or a safe one.
-    static Example insult_dialogue(Rng& rng, std::size_t first, std::size_t end, double bad_rate, double mode_b, const WorldOptions& o) {
+    static Example target_dialogue(Rng& rng, std::size_t first, std::size_t end, double bad_rate, double mode_b, const WorldOptions& o) {
         const std::size_t g = first + rng.below(end - first);
         auto [prompt, word] = insult_prompt(rng, g, o.opener_prefix_share);
         const std::string reply = chance(rng, bad_rate) ? toxic_reply(rng, word, mode_b) : safe_reply(rng, g);
         return {prompt, reply, -1};
     }
 
-    static Example support(Rng& rng) {
-        const auto& [p, r] = pick(rng, support_dialogues());
-        return {p, fill_random(rng, r, lexicon()), -1};
+    /// A positive of D0: a support dialogue (harmless prompt, safe-reply words), maybe with a prefix.
+    static Example positive(Rng& rng, const WorldOptions& o) {
+        Example e = support(rng);
+        e.prompt = with_prefix(rng, e.prompt, o.opener_prefix_share);
+        return e;
     }
 
     /// Ordinary chit-chat (training templates) or, with probability opener_support_share, a support dialogue.
@@ -341,18 +308,12 @@ private:
         return e;
     }
 
-    /// With probability `share`, one ordinary exchange before the prompt ("i like tea . <sep> i like tea
-    /// too . <sep> PROMPT"), redrawn up to ten times to keep the prompt within kMaxPromptWords.
-    static std::string with_prefix(Rng& rng, const std::string& prompt, double share) {
-        if (!chance(rng, share)) return prompt;
-        for (int attempt = 0; attempt < 10; ++attempt) {
-            const Example e = ChitChat::sample_example(rng);
-            const std::string full = e.prompt + " " + kSeparator + " " + e.reply + " " + kSeparator + " " + prompt;
-            if (split_words(full).size() <= kMaxPromptWords) return full;
-        }
-        return prompt;
+    /// An evaluation insult of `group` (uniform template and word, maybe with a chit-chat prefix).
+    static std::string target_prompt(Rng& rng, std::size_t group, const WorldOptions& o) {
+        return insult_prompt(rng, group, o.opener_prefix_share).first;
     }
 
+private:
     static bool known(const std::string& prompt) {
         const std::string last = last_turn(prompt);
         if (parse_insult(last) || ChitChat::parse_prompt(last)) return true;
