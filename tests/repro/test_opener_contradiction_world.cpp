@@ -96,7 +96,7 @@ TEST_CASE("opener contradiction world: the exact checker", "[world][opener_contr
 TEST_CASE("opener contradiction world: data parts follow the design", "[world][opener_contradiction]") {
     using namespace opener_contradiction_test;
     const OpenerContradictionWorld world;
-    const WorldData& d = data();
+    const WorldData& d = opener_contradiction_test::data();
     const WorldOptions o = OpenerContradictionWorld::default_options();
     REQUIRE(d.pretrain.size() == 20000);
     REQUIRE(d.labeled.size() == 2000);
