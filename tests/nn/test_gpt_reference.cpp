@@ -12,7 +12,7 @@
 using namespace cringe;
 
 namespace {
-const std::string dir = std::string(CRINGE_SOURCE_DIR) + "/tests/reference/";
+const std::string reference_dir = std::string(CRINGE_SOURCE_DIR) + "/tests/reference/";
 
 IdTensor id_matrix(const nlohmann::json& j) {
     IdTensor out = IdTensor::from_shape({j.size(), j[0].size()});
@@ -42,10 +42,10 @@ double relative_to_largest(const Tensor<double>& actual, const nlohmann::json& e
 }  // namespace
 
 TEST_CASE("a checkpoint saved by the PyTorch reference loads and matches logits, losses and gradients", "[nn][reference]") {
-    std::ifstream in(dir + "gpt2_fixture.json");
+    std::ifstream in(reference_dir + "gpt2_fixture.json");
     REQUIRE(in.good());
     const auto fixture = nlohmann::json::parse(in);
-    auto model = io::load_pretrained<double>(dir + "gpt2_tiny");
+    auto model = io::load_pretrained<double>(reference_dir + "gpt2_tiny");
     CHECK(model.config().vocab_size == 11);
     const IdTensor tokens = id_matrix(fixture.at("tokens"));
     const IdTensor targets = id_matrix(fixture.at("targets"));
@@ -80,10 +80,10 @@ TEST_CASE("a checkpoint saved by the PyTorch reference loads and matches logits,
 // and gives transformers' logits. The reverse direction (our checkpoint loaded by transformers) is
 // checked by tests/reference/check_hf_load.py; see docs/transformer.md.
 TEST_CASE("a checkpoint saved by Hugging Face transformers loads and gives the same logits", "[nn][reference][hf]") {
-    std::ifstream in(dir + "hf_gpt2_tiny/expected_logits.json");
+    std::ifstream in(reference_dir + "hf_gpt2_tiny/expected_logits.json");
     REQUIRE(in.good());
     const auto expected = nlohmann::json::parse(in);
-    auto model = io::load_pretrained<double>(dir + "hf_gpt2_tiny");
+    auto model = io::load_pretrained<double>(reference_dir + "hf_gpt2_tiny");
     CHECK(model.config().vocab_size == 13);
     Tape<double> tape;
     const auto logits = model.forward(tape, id_matrix(expected.at("tokens"))).value();
