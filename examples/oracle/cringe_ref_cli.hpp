@@ -1,5 +1,5 @@
 // The command line of cringe-ref, parsed without printing or exiting, so that main() and the fuzz
-// harness tests/fuzz/fuzz_cringe_ref_cli.cpp share one parser.
+// harness tests/fuzz/cringe_ref_cli.hpp share one parser.
 //
 // Numbers on the command line are parsed strictly (parse_integer_flag): decimal digits only, the
 // whole argument, within the option's range. CLI11 alone accepted `--seed -5` (wrapped to

@@ -1,13 +1,18 @@
-// libFuzzer harness: the command line of cringe-ref (examples/oracle/cringe_ref_cli.hpp). The input is split
-// at NUL bytes into at most 32 arguments after the program name. parse_command_line must return or
+// Fuzz harness `cringe_ref_cli` (fuzz_parsers.cpp): the command line of cringe-ref
+// (examples/oracle/cringe_ref_cli.hpp). The input is split at NUL bytes into at most 32 arguments
+// after the program name. parse_command_line must return or
 // throw CLI::Error (CLI11's parse errors) or cringe::Error (a bad number): never crash, never exit.
+#pragma once
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "../../examples/oracle/cringe_ref_cli.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+namespace cringe_fuzz::cringe_ref_cli {
+
+inline int one_input(const std::uint8_t* data, std::size_t size) {
     std::vector<std::string> args{"cringe-ref"};
     std::string current;
     for (std::size_t i = 0; i < size && args.size() <= 32; ++i) {
@@ -30,3 +35,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
 }
+
+}  // namespace cringe_fuzz::cringe_ref_cli

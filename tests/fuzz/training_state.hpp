@@ -1,4 +1,5 @@
-// libFuzzer harness: a training-state directory (train/training_state.hpp) with one file corrupted.
+// Fuzz harness `training_state` (fuzz_parsers.cpp): a training-state directory
+// (train/training_state.hpp) with one file corrupted.
 // A valid state of a tiny model is saved once; each input then picks one of its files and either
 //   replaces it:  [file][even mode byte][new contents...]
 //   or patches it: [file][odd mode byte][4-byte little-endian offset][bytes written over it...]
@@ -7,6 +8,9 @@
 // (moments, step, rng, shapes) are reached. load_training_state must return or throw cringe::Error,
 // and when it throws, the model and the optimiser must be exactly as before. After a successful
 // load, one optimiser step runs (no crash, no sanitizer report; its values are not judged).
+#pragma once
+
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -18,10 +22,10 @@
 
 #include "fuzz_files.hpp"
 
-namespace {
+namespace cringe_fuzz::training_state {
 using T = float;
 
-cringe::nn::GptConfig tiny_config() {
+inline cringe::nn::GptConfig tiny_config() {
     cringe::nn::GptConfig config;
     config.vocab_size = 5;
     config.n_positions = 4;
@@ -31,7 +35,7 @@ cringe::nn::GptConfig tiny_config() {
     return config;
 }
 
-std::vector<cringe::Parameter<T>*> pointers(cringe::nn::Gpt<T>& model) {
+inline std::vector<cringe::Parameter<T>*> pointers(cringe::nn::Gpt<T>& model) {
     std::vector<cringe::Parameter<T>*> out;
     for (auto& p : model.parameters()) out.push_back(&p);
     return out;
@@ -39,7 +43,7 @@ std::vector<cringe::Parameter<T>*> pointers(cringe::nn::Gpt<T>& model) {
 
 /// A valid state (after one AdamW step, so the moments are not zero) and its files in path order.
 struct Template {
-    std::filesystem::path dir = cringe_fuzz::scratch_dir("training-state-template");
+    std::filesystem::path dir = scratch_dir("training-state-template");
     std::vector<std::filesystem::path> files;  // relative to dir
     Template() {
         cringe::nn::Gpt<T> model(tiny_config(), 1);
@@ -55,7 +59,7 @@ struct Template {
 };
 
 /// Every value of the model and the optimiser, to check that a failed load changed nothing.
-std::string snapshot(cringe::nn::Gpt<T>& model, cringe::optim::AdamW<T>& adam) {
+inline std::string snapshot(cringe::nn::Gpt<T>& model, cringe::optim::AdamW<T>& adam) {
     std::string bytes = std::to_string(adam.steps_taken());
     auto add = [&](const cringe::Tensor<T>& t) { bytes.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(T)); };
     for (const auto& p : model.parameters()) add(p.value);
@@ -63,26 +67,24 @@ std::string snapshot(cringe::nn::Gpt<T>& model, cringe::optim::AdamW<T>& adam) {
     for (const auto& v : adam.second_moments()) add(v);
     return bytes;
 }
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+inline int one_input(const std::uint8_t* data, std::size_t size) {
     static const Template valid;
-    static const auto dir = cringe_fuzz::scratch_dir("training-state");
+    static const auto dir = scratch_dir("training-state");
     std::filesystem::remove_all(dir);
     std::filesystem::copy(valid.dir, dir, std::filesystem::copy_options::recursive);
     if (size >= 2 && !valid.files.empty()) {
         const auto path = dir / valid.files[data[0] % valid.files.size()];
         if (data[1] % 2 == 0) {
-            cringe_fuzz::write_bytes(path, cringe_fuzz::as_text(data + 2, size - 2));
+            write_bytes(path, as_text(data + 2, size - 2));
         } else if (size >= 6) {
-            std::string bytes = cringe_fuzz::read_bytes(path);
+            std::string bytes = read_bytes(path);
             std::uint32_t offset = 0;
             std::memcpy(&offset, data + 2, 4);
             const std::size_t at = offset % (bytes.size() + 1);
-            const std::string_view patch = cringe_fuzz::as_text(data + 6, size - 6);
+            const std::string_view patch = as_text(data + 6, size - 6);
             if (bytes.size() < at + patch.size()) bytes.resize(at + patch.size());
             bytes.replace(at, patch.size(), patch);
-            cringe_fuzz::write_bytes(path, bytes);
+            write_bytes(path, bytes);
         }
     }
     cringe::nn::Gpt<T> model(tiny_config(), 2);
@@ -98,3 +100,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
 }
+
+}  // namespace cringe_fuzz::training_state

@@ -1,4 +1,5 @@
-// libFuzzer harness: a Hugging Face checkpoint directory as a PAIR of files, both from the input:
+// Fuzz harness `pretrained` (fuzz_parsers.cpp): a Hugging Face checkpoint directory as a PAIR of
+// files, both from the input:
 //   <config.json bytes> "\n#model.safetensors\n" <model.safetensors bytes>
 // Without the separator line the whole input is config.json, beside a valid model.safetensors of
 // the tiny config {"vocab_size": 5, "n_positions": 4, "n_embd": 4, "n_layer": 1, "n_head": 2}: so
@@ -6,6 +7,8 @@
 // weights file must be rejected before anything is allocated for it).
 // load_pretrained<float> and <double> must return or throw cringe::Error: never crash, read out of
 // bounds, overflow the stack or allocate without bound (-rss_limit_mb in tools/fuzz.sh).
+#pragma once
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,13 +17,13 @@
 
 #include "fuzz_files.hpp"
 
-namespace {
-constexpr std::string_view kSeparator = "\n#model.safetensors\n";
+namespace cringe_fuzz::pretrained {
+inline constexpr std::string_view kSeparator = "\n#model.safetensors\n";
 
 /// model.safetensors of a freshly initialised tiny model, made once.
-const std::string& tiny_weights() {
+inline const std::string& tiny_weights() {
     static const std::string bytes = [] {
-        const auto dir = cringe_fuzz::scratch_dir("pretrained-template");
+        const auto dir = scratch_dir("pretrained-template");
         cringe::nn::GptConfig config;
         config.vocab_size = 5;
         config.n_positions = 4;
@@ -28,20 +31,18 @@ const std::string& tiny_weights() {
         config.n_layer = 1;
         config.n_head = 2;
         cringe::io::save_pretrained(cringe::nn::Gpt<float>(config, 1), dir);
-        return cringe_fuzz::read_bytes(dir / "model.safetensors");
+        return read_bytes(dir / "model.safetensors");
     }();
     return bytes;
 }
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const auto dir = cringe_fuzz::scratch_dir("pretrained");
-    const std::string_view input = cringe_fuzz::as_text(data, size);
+inline int one_input(const std::uint8_t* data, std::size_t size) {
+    static const auto dir = scratch_dir("pretrained");
+    const std::string_view input = as_text(data, size);
     const std::size_t cut = input.find(kSeparator);
     const std::string_view config = input.substr(0, cut);
     const std::string_view weights = cut == std::string_view::npos ? std::string_view(tiny_weights()) : input.substr(cut + kSeparator.size());
-    cringe_fuzz::write_bytes(dir / "config.json", config);
-    cringe_fuzz::write_bytes(dir / "model.safetensors", weights);
+    write_bytes(dir / "config.json", config);
+    write_bytes(dir / "model.safetensors", weights);
     try {
         const auto model = cringe::io::load_pretrained<float>(dir);
         (void)model.parameter_count();
@@ -54,3 +55,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     return 0;
 }
+
+}  // namespace cringe_fuzz::pretrained
