@@ -25,7 +25,7 @@
 // And the report says when a pass proved nothing (all gradients exactly 0, every element at a kink)
 // and when a reference, not the gradient, is to blame (it is not finite at that element).
 //
-// `f` must be generic in the scalar type: it is called as f(Tape<S>&, const std::vector<Var<S>>&)
+// `f` must be generic in the scalar type: it is called as f(Tape<S>&, std::vector<Var<S>>&)
 // with S = double (reverse mode and differences) and S = Dual<double> (the exact check), e.g.
 //   auto f = [](auto& tape, const auto& x) { return cringe::softmax(x[0] * x[1]); };
 #pragma once
@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <sstream>
@@ -204,6 +205,13 @@ struct GradcheckReport {
     }
 };
 
+/// A function under check in one scalar type S: the tape and the input Vars in, one Var out. The
+/// checks take any generic callable and pass it on as one of these per scalar type, so that their
+/// bodies are compiled once per program instead of once per call site (tests call them hundreds of
+/// times with distinct lambdas).
+template <class S>
+using CheckedFunction = std::function<Var<S>(Tape<S>&, std::vector<Var<S>>&)>;
+
 namespace detail {
 
 template <class S, class F>
@@ -333,11 +341,10 @@ struct ComparisonTally {
     }
 };
 
-}  // namespace detail
-
-/// Checks the gradients of `f` (Vars in, scalar Var out) at `inputs` against finite differences and dual numbers.
-template <class F>
-GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const GradcheckOptions& options = {}) {
+/// gradcheck with `f` in double (reverse mode, finite differences) and in Dual<double> (the exact
+/// reference).
+inline GradcheckReport check_gradients(const CheckedFunction<double>& f, const CheckedFunction<Dual<double>>& f_dual,
+                                       std::vector<Tensor<double>> inputs, const GradcheckOptions& options) {
     GradcheckReport report;
     Rng rng(options.seed);
 
@@ -444,7 +451,7 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
             }
             if (options.exact) {
                 dual_inputs[i].data()[j].der = 1.0;
-                const Tensor<Dual<double>> yd = detail::run_forward<Dual<double>>(f, dual_inputs);
+                const Tensor<Dual<double>> yd = detail::run_forward<Dual<double>>(f_dual, dual_inputs);
                 dual_inputs[i].data()[j].der = 0.0;
                 double r = 0.0;
                 for (std::size_t k = 0; k < u.size(); ++k) r += u.data()[k] * yd.data()[k].der;
@@ -490,6 +497,15 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const Gradc
     report.passed = report.passed && report.backward_deterministic && report.zero_cotangent_gives_zero &&
                     report.gradients_accumulate;
     return report;
+}
+
+}  // namespace detail
+
+/// Checks the gradients of `f` (Vars in, scalar Var out) at `inputs` against finite differences and dual numbers.
+template <class F>
+GradcheckReport gradcheck(F&& f, std::vector<Tensor<double>> inputs, const GradcheckOptions& options = {}) {
+    return detail::check_gradients(CheckedFunction<double>(std::ref(f)), CheckedFunction<Dual<double>>(std::ref(f)),
+                                   std::move(inputs), options);
 }
 
 }  // namespace cringe

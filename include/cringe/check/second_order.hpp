@@ -45,10 +45,10 @@ inline std::size_t total_size(const std::vector<Tensor<double>>& xs) {
 
 /// Forward over reverse: leaf gradients of <cotangent, f> (or of f itself when it has one element and
 /// no cotangent is given), in Dual<double>, with the leaves moved along `directions`.
-template <class F>
-std::vector<Tensor<Dual<double>>> dual_gradient(F& f, const std::vector<Tensor<double>>& inputs,
-                                                const std::vector<Tensor<double>>& directions,
-                                                const Tensor<double>* cotangent, const char* op) {
+inline std::vector<Tensor<Dual<double>>> dual_gradient(const CheckedFunction<Dual<double>>& f,
+                                                       const std::vector<Tensor<double>>& inputs,
+                                                       const std::vector<Tensor<double>>& directions,
+                                                       const Tensor<double>* cotangent, const char* op) {
     if (directions.size() != inputs.size())
         throw ShapeError(cat(op, ": ", directions.size(), " directions for ", inputs.size(), " inputs; expected one each"));
     Tape<Dual<double>> tape;
@@ -76,8 +76,8 @@ std::vector<Tensor<Dual<double>>> dual_gradient(F& f, const std::vector<Tensor<d
 }
 
 /// Reverse-mode gradient of <u, f(x)> in double.
-template <class F>
-std::vector<Tensor<double>> plain_gradient(F& f, const std::vector<Tensor<double>>& inputs, const Tensor<double>& u) {
+inline std::vector<Tensor<double>> plain_gradient(const CheckedFunction<double>& f, const std::vector<Tensor<double>>& inputs,
+                                                  const Tensor<double>& u) {
     Tape<double> tape;
     std::vector<Var<double>> xs;
     for (const auto& x : inputs) xs.push_back(tape.variable(x));
@@ -87,12 +87,10 @@ std::vector<Tensor<double>> plain_gradient(F& f, const std::vector<Tensor<double
     return grads;
 }
 
-}  // namespace detail
-
-/// H v for a scalar function f (exact, forward over reverse). One tensor per input, shaped like it.
-template <class F>
-std::vector<Tensor<double>> hvp(F&& f, const std::vector<Tensor<double>>& x, const std::vector<Tensor<double>>& v) {
-    const auto grads = detail::dual_gradient(f, x, v, nullptr, "hvp");
+/// hvp with `f` in Dual<double>.
+inline std::vector<Tensor<double>> hessian_vector_product(const CheckedFunction<Dual<double>>& f, const std::vector<Tensor<double>>& x,
+                                                          const std::vector<Tensor<double>>& v) {
+    const auto grads = dual_gradient(f, x, v, nullptr, "hvp");
     std::vector<Tensor<double>> out;
     for (const auto& g : grads) {
         Tensor<double> hv(g.shape());
@@ -102,15 +100,13 @@ std::vector<Tensor<double>> hvp(F&& f, const std::vector<Tensor<double>>& x, con
     return out;
 }
 
-/// The Jacobian of f as a [outputs, n] matrix, n = the total number of input elements (inputs
-/// flattened and concatenated in order). One reverse pass per output element.
-template <class F>
-Tensor<double> jacobian(F&& f, const std::vector<Tensor<double>>& x) {
+/// jacobian with `f` in double.
+inline Tensor<double> jacobian_matrix(const CheckedFunction<double>& f, const std::vector<Tensor<double>>& x) {
     Tape<double> tape;
     std::vector<Var<double>> xs;
     for (const auto& t : x) xs.push_back(tape.variable(t));
     Var<double> y = f(tape, xs);
-    const std::size_t m = y.size(), n = detail::total_size(x);
+    const std::size_t m = y.size(), n = total_size(x);
     Tensor<double> jac = zeros<double>({m, n});
     Tensor<double> e = zeros<double>(y.shape());
     for (std::size_t k = 0; k < m; ++k) {
@@ -125,11 +121,9 @@ Tensor<double> jacobian(F&& f, const std::vector<Tensor<double>>& x) {
     return jac;
 }
 
-/// The Hessian of a scalar f as an [n, n] matrix (inputs flattened and concatenated), one exact
-/// Hessian-vector product per column. n forward-over-reverse passes: for small functions.
-template <class F>
-Tensor<double> hessian(F&& f, const std::vector<Tensor<double>>& x) {
-    const std::size_t n = detail::total_size(x);
+/// hessian with `f` in Dual<double>.
+inline Tensor<double> hessian_matrix(const CheckedFunction<Dual<double>>& f, const std::vector<Tensor<double>>& x) {
+    const std::size_t n = total_size(x);
     Tensor<double> hess = zeros<double>({n, n});
     std::vector<Tensor<double>> direction;
     for (const auto& t : x) direction.push_back(zeros<double>(to_shape(t.shape())));
@@ -137,7 +131,7 @@ Tensor<double> hessian(F&& f, const std::vector<Tensor<double>>& x) {
     for (std::size_t i = 0; i < x.size(); ++i)
         for (std::size_t j = 0; j < x[i].size(); ++j, ++col) {
             direction[i].data()[j] = 1.0;
-            const auto hv = hvp(f, x, direction);
+            const auto hv = hessian_vector_product(f, x, direction);
             direction[i].data()[j] = 0.0;
             std::size_t row = 0;
             for (const auto& t : hv)
@@ -146,11 +140,11 @@ Tensor<double> hessian(F&& f, const std::vector<Tensor<double>>& x) {
     return hess;
 }
 
-/// Checks second derivatives: the forward-over-reverse H_u v of phi = <u, f> against nested duals
-/// (exact) and against finite differences of the gradient. Options and report as for gradcheck
-/// (fd_* tolerances apply to the finite differences of the gradient, exact_* to the nested duals).
-template <class F>
-GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const GradcheckOptions& options = {}) {
+/// gradgradcheck with `f` in double (finite differences of the gradient), Dual<double> (forward over
+/// reverse, under test) and Dual<Dual<double>> (the exact reference).
+inline GradcheckReport check_second_derivatives(const CheckedFunction<double>& f, const CheckedFunction<Dual<double>>& f_dual,
+                                                const CheckedFunction<Dual<Dual<double>>>& f_nested,
+                                                std::vector<Tensor<double>> inputs, const GradcheckOptions& options) {
     GradcheckReport report;
     Rng rng(options.seed);
     for (auto& x : inputs)  // away from declared kinks, as in gradcheck
@@ -176,7 +170,7 @@ GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const G
     }
 
     // Under test: forward over reverse.
-    const auto dual_grads = detail::dual_gradient(f, inputs, direction, &u, "gradgradcheck");
+    const auto dual_grads = dual_gradient(f_dual, inputs, direction, &u, "gradgradcheck");
 
     // Reference 2 needs g(x +- h v), with one step for all elements (the direction moves them all).
     double scale = 1.0;
@@ -191,8 +185,8 @@ GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const G
         }
     std::vector<Tensor<double>> g_up, g_down;
     if (options.finite_differences) {
-        g_up = detail::plain_gradient(f, up_in, u);
-        g_down = detail::plain_gradient(f, down_in, u);
+        g_up = plain_gradient(f, up_in, u);
+        g_down = plain_gradient(f, down_in, u);
     }
 
     // Reference 1: nested duals, x + v e1 (inner) + e_j e2 (outer).
@@ -204,10 +198,10 @@ GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const G
         nested.push_back(std::move(t));
     }
 
-    detail::ComparisonTally tally{report, {}};
+    ComparisonTally tally{report, {}};
 
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        for (std::size_t j : detail::elements_to_check(inputs[i].size(), options.max_elements_per_input, rng)) {
+        for (std::size_t j : elements_to_check(inputs[i].size(), options.max_elements_per_input, rng)) {
             ++report.elements_checked;
             const double a = dual_grads[i].data()[j].der;  // (H_u v)_j
             bool element_failed = false;
@@ -220,7 +214,7 @@ GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const G
                         (g_up[i].data()[j] - g_down[i].data()[j]) / (2 * h), options.fd_atol, options.fd_rtol, element_failed);
             if (options.exact) {
                 nested[i].data()[j].der = Dual<double>(1.0);
-                const Tensor<DD> y = detail::run_forward<DD>(f, nested);
+                const Tensor<DD> y = run_forward<DD>(f_nested, nested);
                 nested[i].data()[j].der = Dual<double>(0.0);
                 double r = 0.0;
                 for (std::size_t k = 0; k < u.size(); ++k) r += u.data()[k] * y.data()[k].der.der;
@@ -240,6 +234,37 @@ GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const G
         report.warnings.push_back("so the check says nothing about how the backward depends on x");
     }
     return report;
+}
+
+}  // namespace detail
+
+/// H v for a scalar function f (exact, forward over reverse). One tensor per input, shaped like it.
+template <class F>
+std::vector<Tensor<double>> hvp(F&& f, const std::vector<Tensor<double>>& x, const std::vector<Tensor<double>>& v) {
+    return detail::hessian_vector_product(CheckedFunction<Dual<double>>(std::ref(f)), x, v);
+}
+
+/// The Jacobian of f as a [outputs, n] matrix, n = the total number of input elements (inputs
+/// flattened and concatenated in order). One reverse pass per output element.
+template <class F>
+Tensor<double> jacobian(F&& f, const std::vector<Tensor<double>>& x) {
+    return detail::jacobian_matrix(CheckedFunction<double>(std::ref(f)), x);
+}
+
+/// The Hessian of a scalar f as an [n, n] matrix (inputs flattened and concatenated), one exact
+/// Hessian-vector product per column. n forward-over-reverse passes: for small functions.
+template <class F>
+Tensor<double> hessian(F&& f, const std::vector<Tensor<double>>& x) {
+    return detail::hessian_matrix(CheckedFunction<Dual<double>>(std::ref(f)), x);
+}
+
+/// Checks second derivatives: the forward-over-reverse H_u v of phi = <u, f> against nested duals
+/// (exact) and against finite differences of the gradient. Options and report as for gradcheck
+/// (fd_* tolerances apply to the finite differences of the gradient, exact_* to the nested duals).
+template <class F>
+GradcheckReport gradgradcheck(F&& f, std::vector<Tensor<double>> inputs, const GradcheckOptions& options = {}) {
+    return detail::check_second_derivatives(CheckedFunction<double>(std::ref(f)), CheckedFunction<Dual<double>>(std::ref(f)),
+                                            CheckedFunction<Dual<Dual<double>>>(std::ref(f)), std::move(inputs), options);
 }
 
 }  // namespace cringe
