@@ -11,7 +11,7 @@
 #include "cringe_ref_cli.hpp"
 
 #include <cringe/cringe.hpp>
-#include <cringe/io/json_file.hpp>
+#include <cringe/io/io.hpp>  // load_pretrained, save_pretrained, the JSON helpers
 #include "loss_request.hpp"
 
 #include <cerrno>

@@ -1,4 +1,6 @@
-// cringe/cringe.hpp - the umbrella header: everything public in namespace cringe.
+// cringe/cringe.hpp - the umbrella header: everything public in namespace cringe that needs no JSON
+// library. The file formats (safetensors, Hugging Face checkpoints and tokenizers, training states,
+// the word tokenizer's file) need nlohmann-json: cringe/io/io.hpp includes them (CMake target cringe::io).
 #pragma once
 
 // 1. tensors and the tape
@@ -21,10 +23,8 @@
 #include "nn/init.hpp"
 #include "nn/linear.hpp"
 #include "nn/mlp.hpp"
-// 5. optimisers, decoding, files
+// 5. optimisers, decoding
 #include "generate/generate.hpp"
-#include "io/checkpoint.hpp"
-#include "io/hf_tokenizer.hpp"
 #include "optim/adamw.hpp"
 #include "optim/clip.hpp"
 #include "optim/schedule.hpp"
@@ -32,6 +32,7 @@
 // 6. training
 #include "train/batch.hpp"
 #include "train/model.hpp"
+#include "train/resume.hpp"
 #include "train/trainer.hpp"
 #include "train/iterative.hpp"
 
@@ -48,16 +49,18 @@
 /// @namespace cringe::generate
 /// Decoding: greedy, sampling and beam search.
 /// @namespace cringe::io
-/// Files: safetensors, Hugging Face config.json and tokenizer.json, checkpoints, JSON requests.
+/// Files: safetensors, Hugging Face config.json and tokenizer.json, checkpoints, training states
+/// (cringe/io/io.hpp, CMake target cringe::io: they need nlohmann-json).
 /// @namespace cringe::train
-/// Batching, the training loop for any model (the Model concept), its checkpoints and the iterative CRINGE round.
+/// Batching, the training loop for any model (the Model concept) with its hooks, and the iterative CRINGE round.
 /// @namespace cringe::data
 /// The synthetic dialogue worlds, their labeler, the word tokenizer and text metrics.
 
 /// @mainpage cringe API reference
 /// A header-only C++20 library: tape-based reverse-mode autodiff over xtensor tensors, exact
 /// gradient checks with dual numbers, the CRINGE loss family, a small GPT-2, and the tools to train
-/// it and to move it to PyTorch. Include `cringe/cringe.hpp` for everything in namespace cringe.
+/// it and to move it to PyTorch. Include `cringe/cringe.hpp` for everything in namespace cringe, and
+/// `cringe/io/io.hpp` for the files (cringe::io).
 ///
 /// Where to start: cringe::Tape and cringe::Var (the tape), the ops in namespace cringe, cringe::gradcheck,
 /// the losses in cringe::loss, cringe::nn::Gpt, cringe::nn::Mlp, cringe::train::train (for any

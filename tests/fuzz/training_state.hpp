@@ -1,5 +1,5 @@
 // Fuzz harness `training_state` (fuzz_parsers.cpp): a training-state directory
-// (train/training_state.hpp) with one file corrupted.
+// (io/training_state.hpp) with one file corrupted.
 // A valid state of a tiny model is saved once; each input then picks one of its files and either
 //   replaces it:  [file][even mode byte][new contents...]
 //   or patches it: [file][odd mode byte][4-byte little-endian offset][bytes written over it...]
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include <cringe/train/training_state.hpp>
+#include <cringe/io/training_state.hpp>
 
 #include "fuzz_files.hpp"
 
@@ -51,7 +51,7 @@ struct Template {
         for (auto& p : model.parameters())
             for (std::size_t i = 0; i < p.grad.size(); ++i) p.grad.data()[i] = T(0.25) * static_cast<T>(i % 7) - T(0.5);
         adam.step();
-        cringe::train::save_training_state(dir, model, adam, 3, cringe::Rng(9));
+        cringe::io::save_training_state(dir, model, adam, {.step = 3, .rng = cringe::Rng(9).state()});
         for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
             if (e.is_regular_file()) files.push_back(std::filesystem::relative(e.path(), dir));
         std::sort(files.begin(), files.end());
@@ -91,9 +91,8 @@ inline int one_input(const std::uint8_t* data, std::size_t size) {
     cringe::optim::AdamW<T> adam(pointers(model), {});
     const std::string before = snapshot(model, adam);
     try {
-        const auto point = cringe::train::load_training_state(dir, model, adam);
+        const auto point = cringe::io::load_training_state(dir, model, adam);  // into the model and adam
         if (size == 0 && !point) std::abort();  // the valid state must load
-        adam.rebind(pointers(model));
         adam.step();
     } catch (const cringe::Error&) {
         if (snapshot(model, adam) != before) std::abort();  // a failed load must change nothing

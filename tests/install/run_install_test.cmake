@@ -24,6 +24,7 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/downstream -B ${WORK_DIR}/do
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release -DCRINGE_EXPECTED_VERSION=${version} -DCMAKE_CXX_COMPILER=${CXX})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/downstream)
 run(${WORK_DIR}/downstream/downstream)
+run(${WORK_DIR}/downstream/downstream_io ${WORK_DIR}/downstream/state)
 
 # The same program with cringe as a FetchContent subproject (its tests, examples and install rules off
 # because it is not the top-level project).
@@ -32,6 +33,7 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install/downstream -B ${WORK_DIR}/su
     -DCRINGE_EXPECTED_VERSION=${version} -DCMAKE_CXX_COMPILER=${CXX})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/subproject)
 run(${WORK_DIR}/subproject/downstream)
+run(${WORK_DIR}/subproject/downstream_io ${WORK_DIR}/subproject/state)
 
 find_program(PKG_CONFIG pkg-config)
 if(PKG_CONFIG)
@@ -49,7 +51,15 @@ if(PKG_CONFIG)
     file(WRITE ${WORK_DIR}/pc_check.cpp "#include <cringe/version.hpp>\nint main() { return cringe::version_string[0] == 0 ? 1 : 0; }\n")
     run(${CXX} ${cflags} ${WORK_DIR}/pc_check.cpp -o ${WORK_DIR}/pc_check)
     run(${WORK_DIR}/pc_check)
-    message(STATUS "pkg-config: cringe ${pc_version}, ${pc_cflags}")
+    # cringe-io: the same include flags (it requires cringe) and a compile of an io/ header with them.
+    execute_process(COMMAND ${PKG_CONFIG} --cflags cringe-io OUTPUT_VARIABLE pc_io_cflags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0 OR NOT pc_io_cflags MATCHES "-I${prefix}/include")
+        message(FATAL_ERROR "pkg-config --cflags cringe-io: '${pc_io_cflags}' (exit ${rc}), expected -I${prefix}/include")
+    endif()
+    separate_arguments(io_cflags UNIX_COMMAND "${pc_io_cflags}")
+    file(WRITE ${WORK_DIR}/pc_io_check.cpp "#include <cringe/io/dtype.hpp>\n#include <cringe/io/json_file.hpp>\nint main() { return cringe::io::dtype_name(cringe::io::DType::F32).empty() ? 1 : 0; }\n")
+    run(${CXX} ${io_cflags} -fsyntax-only ${WORK_DIR}/pc_io_check.cpp)
+    message(STATUS "pkg-config: cringe ${pc_version}, ${pc_cflags}; cringe-io ${pc_io_cflags}")
 else()
     message(STATUS "pkg-config not found: the .pc check is skipped")
 endif()

@@ -5,7 +5,9 @@
 #include "../io/temp_dir.hpp"
 #include "../support/error_matchers.hpp"
 #include "../support/testing.hpp"
+#include "../support/training_states.hpp"
 
+#include <cringe/io/training_state.hpp>
 #include <cringe/train/trainer.hpp>
 
 using namespace cringe;
@@ -180,15 +182,20 @@ TEST_CASE("catalogue: train refuses bad options before any step", "[errors][cata
     REQUIRE_FALSE(same_values(model, before));
 }
 
-TEST_CASE("catalogue: train with a checkpoint_dir that cannot be written", "[errors][catalogue][train]") {
+TEST_CASE("catalogue: train saving states where it cannot write", "[errors][catalogue][train]") {
     cringe_test::TempDir tmp;
     cringe_test::write_bytes(tmp / "file", "not a directory");
     Gpt<float> model(small(), 1);
     train::TrainOptions o{.steps = 2, .lr = 1e-3, .progress = false};
-    o.checkpoint_dir = tmp / "file";
     o.checkpoint_every = 1;
-    REQUIRE_THROWS_MATCHES(train::train(model, loss::CrossEntropy<float>{}, tiny_batch, o), IoError,
-                           SaysAll({"save_training_state: cannot create directory " + (tmp / "file").string() + ": ", "Not a directory"}));
+    // Nothing to resume under a file (the load finds no state), and the first save cannot create the
+    // directory: the on_checkpoint hook's error leaves train after step 1.
+    const auto dir = tmp / "file" / "run";
+    std::vector<std::size_t> steps;
+    o.on_step = [&steps](const train::StepReport& r) { steps.push_back(r.step); };
+    REQUIRE_THROWS_MATCHES(cringe_test::train_with_states(model, loss::CrossEntropy<float>{}, tiny_batch, o, dir), IoError,
+                           SaysAll({"save_training_state: cannot create directory " + dir.string() + ": ", "Not a directory"}));
+    REQUIRE(steps == std::vector<std::size_t>{1});
     REQUIRE(cringe_test::slurp_text(tmp / "file") == "not a directory");
 }
 
@@ -205,7 +212,7 @@ SavedState save_state(const std::filesystem::path& dir) {
     optim::AdamW<float> adam(pointers(model), {});
     for (auto& p : model.parameters()) p.grad.fill(0.5f);
     adam.step();
-    train::save_training_state(dir, model, adam, 3, Rng(5));
+    io::save_training_state(dir, model, adam, {.step = 3, .rng = Rng(5).state()});
     return {dir, dir / "state-3", dir / "state-3" / "optimizer.safetensors"};
 }
 
@@ -218,7 +225,7 @@ void edit_optimizer_file(const std::filesystem::path& file, Edit edit) {
     edit(tensors, meta);
     std::vector<std::pair<std::string, Tensor<float>>> list(tensors.begin(), tensors.end());
     io::save_safetensors(file, list, io::dtype_of<float>(), meta);
-    train::detail::write_state_manifest(file.parent_path(), *train::detail::state_step(file.parent_path().filename().string()));
+    io::detail::write_state_manifest(file.parent_path(), *io::detail::state_step(file.parent_path().filename().string()));
 }
 
 // Loads into a fresh model and optimiser; on an exception, checks that neither changed.
@@ -226,7 +233,7 @@ void require_load_refused(const std::filesystem::path& dir, const std::vector<st
     Gpt<float> model(config, 42);
     const Gpt<float> untouched(config, 42);
     optim::AdamW<float> adam(pointers(model), {});
-    REQUIRE_THROWS_MATCHES(train::load_training_state(dir, model, adam), IoError, SaysAll(fragments));
+    REQUIRE_THROWS_MATCHES(io::load_training_state(dir, model, adam), IoError, SaysAll(fragments));
     REQUIRE(same_values(model, untouched));
     REQUIRE(adam.steps_taken() == 0);
     for (const auto& m : adam.first_moments()) REQUIRE(std::all_of(m.begin(), m.end(), [](float x) { return x == 0.0f; }));
@@ -238,7 +245,7 @@ TEST_CASE("catalogue: a training state that loads, for reference", "[errors][cat
     const auto saved = save_state(tmp / "run");
     Gpt<float> model(small(), 42);
     optim::AdamW<float> adam(pointers(model), {});
-    const auto point = train::load_training_state(saved.dir, model, adam);
+    const auto point = io::load_training_state(saved.dir, model, adam);
     REQUIRE(point.has_value());
     REQUIRE(point->step == 3);
     REQUIRE(adam.steps_taken() == 1);
@@ -251,11 +258,11 @@ TEST_CASE("catalogue: save_training_state where it cannot write", "[errors][cata
     Gpt<float> model(small(), 1);
     optim::AdamW<float> adam(pointers(model), {});
     cringe_test::write_bytes(tmp / "file", "x");
-    REQUIRE_THROWS_MATCHES(train::save_training_state(tmp / "file", model, adam, 1, Rng(1)), IoError,
+    REQUIRE_THROWS_MATCHES(io::save_training_state(tmp / "file", model, adam, {.step = 1, .rng = Rng(1).state()}), IoError,
                            SaysAll({"save_training_state: cannot create directory " + (tmp / "file").string() + ": "}));
     // the previous LATEST cannot be read (it is a directory): the new state is written, LATEST is not replaced
     std::filesystem::create_directories(tmp / "run" / "LATEST");
-    REQUIRE_THROWS_MATCHES(train::save_training_state(tmp / "run", model, adam, 1, Rng(1)), IoError,
+    REQUIRE_THROWS_MATCHES(io::save_training_state(tmp / "run", model, adam, {.step = 1, .rng = Rng(1).state()}), IoError,
                            Says("save_training_state: " + (tmp / "run" / "LATEST").string() + ": is a directory, expected a file"));
     REQUIRE(std::filesystem::is_directory(tmp / "run" / "LATEST"));
 }

@@ -2,6 +2,7 @@
 // LATEST, never deleted unless superseded, and leftovers of killed writers cleaned.
 #include "../io/temp_dir.hpp"
 #include "../support/testing.hpp"
+#include "../support/training_states.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <thread>
 
+#include <cringe/io/training_state.hpp>
 #include <cringe/train/trainer.hpp>
 
 using namespace cringe;
@@ -30,10 +32,10 @@ void save_uniform_state(const std::filesystem::path& dir, std::size_t step, floa
     nn::Gpt<float> model(integrity_config(), 1);
     for (auto& p : model.parameters()) p.value.fill(k);
     optim::AdamW<float> adam(integrity_pointers(model), {});
-    for (auto& m : adam.first_moments()) m.fill(k);
-    for (auto& v : adam.second_moments()) v.fill(k);
-    adam.set_steps_taken(1);
-    train::save_training_state(dir, model, adam, step, Rng(3));
+    std::vector<Tensor<float>> moments;
+    for (const auto& p : model.parameters()) moments.push_back(p.value);  // all k
+    adam.load_state(moments, moments, 1);
+    io::save_training_state(dir, model, adam, {.step = step, .rng = Rng(3).state()});
 }
 
 /// Rewrites optimizer.safetensors of `state_dir` after `edit`, and its manifest to match.
@@ -45,14 +47,14 @@ void tamper_optimizer(const std::filesystem::path& state_dir, Edit edit) {
     edit(tensors, meta);
     std::vector<std::pair<std::string, Tensor<float>>> list(tensors.begin(), tensors.end());
     io::save_safetensors(file, list, io::dtype_of<float>(), meta);
-    train::detail::write_state_manifest(state_dir, *train::detail::state_step(state_dir.filename().string()));
+    io::detail::write_state_manifest(state_dir, *io::detail::state_step(state_dir.filename().string()));
 }
 
 std::string load_error(const std::filesystem::path& dir) {
     nn::Gpt<float> model(integrity_config(), 7);
     optim::AdamW<float> adam(integrity_pointers(model), {});
     try {
-        train::load_training_state(dir, model, adam);
+        io::load_training_state(dir, model, adam);
     } catch (const IoError& e) {
         return e.what();
     }
@@ -62,7 +64,7 @@ std::string load_error(const std::filesystem::path& dir) {
 std::optional<std::size_t> loaded_step(const std::filesystem::path& dir) {
     nn::Gpt<float> model(integrity_config(), 7);
     optim::AdamW<float> adam(integrity_pointers(model), {});
-    const auto point = train::load_training_state(dir, model, adam);
+    const auto point = io::load_training_state(dir, model, adam);
     return point ? std::optional<std::size_t>(point->step) : std::nullopt;
 }
 
@@ -109,8 +111,7 @@ TEST_CASE("training state: impossible optimiser moments and step counts are refu
     save_uniform_state(dir, 3, 0.25f);
     nn::Gpt<float> model(integrity_config(), 7);
     optim::AdamW<float> adam(integrity_pointers(model), {});
-    REQUIRE(train::load_training_state(dir, model, adam)->step == 3);
-    adam.rebind(integrity_pointers(model));
+    REQUIRE(io::load_training_state(dir, model, adam)->step == 3);  // into the model and the optimiser built on it
     for (auto& p : model.parameters()) p.grad.fill(0.1f);
     adam.step();
     for (const auto& p : model.parameters()) CHECK(std::all_of(p.value.begin(), p.value.end(), [](float w) { return std::isfinite(w); }));
@@ -145,7 +146,7 @@ TEST_CASE("training state: a state is checked against its manifest before it is 
     CHECK(load_error(tmp.path() / "afile") == "load_training_state: " + (tmp.path() / "afile").string() + ": is not a directory");
     nn::Gpt<float> model(integrity_config(), 1);
     optim::AdamW<float> adam(integrity_pointers(model), {});
-    CHECK_THROWS_WITH(train::save_training_state(tmp.path() / "c", model, adam, std::size_t{1} << 63, Rng(1)),
+    CHECK_THROWS_WITH(io::save_training_state(tmp.path() / "c", model, adam, {.step = std::size_t{1} << 63, .rng = Rng(1).state()}),
                       "save_training_state: step 9223372036854775808 is too large; expected < 2^63");
     CHECK_FALSE(std::filesystem::exists(tmp.path() / "c"));
 }
@@ -174,7 +175,7 @@ TEST_CASE("training state: without LATEST, resume from the newest complete state
     CHECK(entries(dir) == std::vector<std::string>{"LATEST", "state-1", "state-2", "state-3"});
 }
 
-TEST_CASE("training state: train() without LATEST resumes from the newest state instead of step 0", "[reliability][resume]") {
+TEST_CASE("training state: a run without LATEST resumes from the newest state instead of step 0", "[reliability][resume]") {
     using namespace state_integrity;
     cringe_test::TempDir tmp;
     const auto dir = tmp.path() / "run";
@@ -182,14 +183,14 @@ TEST_CASE("training state: train() without LATEST resumes from the newest state 
         const std::int64_t t = 3 + static_cast<std::int64_t>(step % 5);
         return train::make_batch({{{1, t}, {t + 1, 4}, loss::kPositive}}, 2, 0, 8);
     };
-    train::TrainOptions options{.steps = 3, .lr = 1e-3, .progress = false, .checkpoint_dir = dir, .checkpoint_every = 1, .resume = true};
+    train::TrainOptions options{.steps = 3, .lr = 1e-3, .progress = false, .checkpoint_every = 1};
     nn::Gpt<float> first(integrity_config(), 1);
-    REQUIRE(train::train(first, loss::CrossEntropy<float>{}, batch, options).losses.size() == 3);
+    REQUIRE(cringe_test::train_with_states(first, loss::CrossEntropy<float>{}, batch, options, dir).losses.size() == 3);
     CHECK(entries(dir) == std::vector<std::string>{"LATEST", "state-2", "state-3"});
     std::filesystem::remove(dir / "LATEST");
     options.steps = 5;
     nn::Gpt<float> resumed(integrity_config(), 2);
-    CHECK(train::train(resumed, loss::CrossEntropy<float>{}, batch, options).losses.size() == 2);  // steps 3 and 4
+    CHECK(cringe_test::train_with_states(resumed, loss::CrossEntropy<float>{}, batch, options, dir).losses.size() == 2);  // steps 3 and 4
     // state-4 was saved without a previous LATEST (nothing removed), state-5 supersedes states < 4
     CHECK(entries(dir) == std::vector<std::string>{"LATEST", "state-4", "state-5"});
 }
@@ -215,7 +216,7 @@ TEST_CASE("training state: a writer killed at any moment never leaves a mixed st
 
         nn::Gpt<float> model(integrity_config(), 7);
         optim::AdamW<float> adam(integrity_pointers(model), {});
-        const auto point = train::load_training_state(dir, model, adam);
+        const auto point = io::load_training_state(dir, model, adam);
         REQUIRE(point.has_value());
         REQUIRE(point->step == 5);
         const float k = model.parameters()[0].value(0, 0);

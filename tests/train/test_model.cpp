@@ -36,8 +36,6 @@ TEST_CASE("Model: Linear, Mlp and Gpt are models of their inputs; parameters alo
     STATIC_REQUIRE(train::Model<nn::Gpt<float>, IdTensor>);
     STATIC_REQUIRE(train::HasParameters<ParametersOnly>);
     STATIC_REQUIRE_FALSE(train::Model<ParametersOnly, Tensor<double>>);
-    STATIC_REQUIRE(train::Checkpointable<nn::Gpt<float>>);
-    STATIC_REQUIRE_FALSE(train::Checkpointable<nn::Mlp<double>>);
 }
 
 TEST_CASE("training_forward: a model with a training flag gets it and the run's Rng", "[train][model]") {

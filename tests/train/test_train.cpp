@@ -1,5 +1,4 @@
 // The training loop: batch layout, overfitting, determinism, and the loss falling on a small language.
-#include "../io/temp_dir.hpp"
 #include "../support/testing.hpp"
 
 #include <cringe/generate/generate.hpp>
@@ -114,26 +113,75 @@ TEST_CASE("the loop hands the run's Rng to a loss that takes one", "[train][mode
     CHECK(draws[1] == expected.uniform());
 }
 
-TEST_CASE("the loop refuses checkpoints for a model without a training-state format", "[train][model][errors]") {
-    nn::Mlp<double> mlp({2, 1});
-    TrainOptions options{.steps = 1, .progress = false};
-    options.checkpoint_dir = "states";
-    options.checkpoint_every = 1;
-    REQUIRE_THROWS_WITH(train::train(mlp, xor_mse, [](std::size_t) { return XorBatch{}; }, options),
-                        "train: checkpoint_dir is 'states' but this model has no training-state format "
-                        "(save_training_state writes nn::Gpt); expected an empty checkpoint_dir");
+TEST_CASE("the loop with the caller's optimiser: the same run, and a resume from the hook's point is bitwise the same", "[train][model][hooks]") {
+    const TrainOptions options{.steps = 40, .lr = 3e-2, .warmup = 5, .weight_decay = 0.0, .seed = 4, .progress = false, .checkpoint_every = 15};
+    const auto xor_batch = [](std::size_t) { return XorBatch{}; };
+    Rng init(3);
+    nn::Mlp<double> own(std::vector<std::size_t>{2, 8, 1}, init, nn::Activation::tanh);
+    nn::Mlp<double> given = own;
+    nn::Mlp<double> resumed = own;
+    const auto log = train::train(own, xor_mse, xor_batch, options);
+
+    // train(model, optimizer, ...): the caller keeps the optimiser, and on_checkpoint says where the run stands.
+    auto optimizer = make_optimizer(given, options);
+    std::vector<ResumePoint> points;
+    TrainOptions hooked = options;
+    hooked.on_checkpoint = [&points](const ResumePoint& point) { points.push_back(point); };
+    CHECK(train::train(given, optimizer, xor_mse, xor_batch, hooked).losses == log.losses);
+    CHECK((given.parameters()[0].value == own.parameters()[0].value));
+    REQUIRE(points.size() == 3);  // every 15 steps and at the end
+    CHECK(points[0].step == 15);
+    CHECK(points[2].step == 40);
+    CHECK(optimizer.steps_taken() == 40);
+
+    // Resume from step 15 with the state the run had there (held in memory here; io/training_state.hpp writes it to files).
+    auto optimizer15 = make_optimizer(resumed, options);
+    TrainOptions run = options;  // the schedule's length is part of the run: stop it early by throwing from a hook
+    struct Stop {};
+    run.on_checkpoint = [](const ResumePoint& point) { if (point.step == 15) throw Stop{}; };
+    REQUIRE_THROWS_AS(train::train(resumed, optimizer15, xor_mse, xor_batch, run), Stop);
+    run.on_checkpoint = {};
+    run.resume_from = points[0];
+    const auto rest = train::train(resumed, optimizer15, xor_mse, xor_batch, run);
+    REQUIRE(rest.losses.size() == 25);
+    CHECK(rest.losses.back() == log.losses.back());
+    for (std::size_t i = 0; i < own.parameters().size(); ++i) {
+        const auto& a = own.parameters()[i].value;
+        const auto& b = resumed.parameters()[i].value;
+        CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+    }
 }
 
-TEST_CASE("the loop reports each step and each saved state through its hooks", "[train][hooks]") {
-    const cringe_test::TempDir dir;
+TEST_CASE("the loop refuses a resume point without its optimiser, and an optimiser of another model", "[train][model][errors]") {
+    nn::Mlp<double> mlp({2, 1});
+    const auto xor_batch = [](std::size_t) { return XorBatch{}; };
+    TrainOptions options{.steps = 1, .progress = false};
+    options.resume_from = ResumePoint{.step = 3};
+    REQUIRE_THROWS_WITH(train::train(mlp, xor_mse, xor_batch, options),
+                        "train: options.resume_from is step 3 but no optimiser holds that state; expected train(model, optimizer, ...) "
+                        "with the optimiser load_training_state filled");
+    options.resume_from.reset();
+    nn::Mlp<double> other({2, 1});
+    auto foreign = make_optimizer(other, options);
+    REQUIRE_THROWS_WITH(train::train(mlp, foreign, xor_mse, xor_batch, options),
+                        "train: the optimiser updates 2 parameters that are not the model's 2 (in order); "
+                        "expected an optimiser built on this model (make_optimizer)");
+    TrainOptions decayed = options;
+    decayed.weight_decay = 0.5;
+    auto optimizer = make_optimizer(mlp, decayed);
+    REQUIRE_THROWS_WITH(train::train(mlp, optimizer, xor_mse, xor_batch, options),
+                        "train: the optimiser's weight_decay is 0.5 but options.weight_decay is 0.01; expected the same "
+                        "(make_optimizer builds the optimiser from the options)");
+}
+
+TEST_CASE("the loop reports each step and each checkpoint through its hooks", "[train][hooks]") {
     Gpt<float> model(small(), 5);
     std::vector<StepReport> reports;
     std::vector<std::size_t> saved;
     TrainOptions options{.steps = 4, .lr = 1e-2, .warmup = 2, .progress = true};  // a hook replaces the progress line
-    options.checkpoint_dir = dir.path();
     options.checkpoint_every = 3;
     options.on_step = [&reports](const StepReport& r) { reports.push_back(r); };
-    options.on_checkpoint = [&saved](std::size_t step) { saved.push_back(step); };
+    options.on_checkpoint = [&saved](const ResumePoint& point) { saved.push_back(point.step); };
     const auto log = train::train(model, loss::CrossEntropy<float>{}, fixed({{{1, 4}, {5, 6}, 1}}), options);
     REQUIRE(reports.size() == 4);
     for (std::size_t i = 0; i < 4; ++i) {
@@ -147,25 +195,3 @@ TEST_CASE("the loop reports each step and each saved state through its hooks", "
     CHECK(saved == std::vector<std::size_t>{3, 4});  // every 3 steps and at the end
 }
 
-TEST_CASE("load_training_state loads into the model: its Parameters stay where they are", "[train][hooks]") {
-    const cringe_test::TempDir dir;
-    Gpt<float> trained(small(), 6);
-    TrainOptions options{.steps = 2, .progress = false};
-    options.checkpoint_dir = dir.path();
-    options.checkpoint_every = 2;
-    train::train(trained, loss::CrossEntropy<float>{}, fixed({{{1, 4}, {5, 6}, 1}}), options);
-    Gpt<float> resumed(small(), 7);
-    std::vector<Parameter<float>*> params;
-    for (auto& p : resumed.parameters()) params.push_back(&p);
-    optim::AdamW<float> adam(params, {});
-    const Parameter<float>* first = &resumed.parameters()[0];
-    const auto point = load_training_state(dir.path(), resumed, adam);
-    REQUIRE(point);
-    CHECK(point->step == 2);
-    CHECK(&resumed.parameters()[0] == first);
-    for (std::size_t i = 0; i < params.size(); ++i) {
-        INFO(params[i]->name);
-        CHECK((params[i]->value == trained.parameters()[i].value));  // through the optimiser's own pointers
-    }
-    CHECK(adam.steps_taken() == 2);
-}

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <iosfwd>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../tape.hpp"
@@ -88,21 +89,45 @@ public:
         for (auto* p : params_) p->zero_grad();
     }
 
-    /// State for checkpoints that resume training.
-    std::vector<Tensor<T>>& first_moments() { return m_; }
+    /// The hyper-parameters (the learning rate as last set).
+    const Options& options() const { return options_; }
+    /// The parameters this optimiser updates, in order.
+    const std::vector<Parameter<T>*>& parameters() const { return params_; }
+    /// The first moment estimates, one per parameter (what a training state saves).
+    const std::vector<Tensor<T>>& first_moments() const { return m_; }
     /// The second moment estimates, one per parameter.
-    std::vector<Tensor<T>>& second_moments() { return v_; }
-    /// Sets the step count (when resuming).
-    void set_steps_taken(std::size_t t) { t_ = t; }
-    /// Points the optimiser at new Parameter objects (same shapes and order), e.g. after the model
-    /// was replaced by a loaded checkpoint.
-    void rebind(std::vector<Parameter<T>*> params) {
-        if (params.size() != params_.size()) throw ValueError(cat("AdamW::rebind: ", params.size(), " parameters; expected ", params_.size()));
-        for (std::size_t i = 0; i < params.size(); ++i)  // the moments m_[i], v_[i] keep their shapes
-            if (params[i]->value.shape() != m_[i].shape())
-                throw ShapeError(cat("AdamW::rebind: parameter ", i, " (", params[i]->name, ") has shape ",
-                                     shape_str(params[i]->value.shape()), "; expected ", shape_str(m_[i].shape())));
-        params_ = std::move(params);
+    const std::vector<Tensor<T>>& second_moments() const { return v_; }
+
+    /// Resumes from a saved state: replaces the moments and the step count IN PLACE, on the same
+    /// parameters (the optimiser keeps pointing at the model it was built on; loading a training
+    /// state fills the model's weights and this optimiser, and replaces neither). Everything is
+    /// checked before anything changes: ValueError for another number of moments, ShapeError for a
+    /// moment whose shape is not its parameter's, ValueError for a second moment that is negative or
+    /// not finite, or a first moment that is not finite (either would make every later update NaN).
+    void load_state(std::vector<Tensor<T>> first, std::vector<Tensor<T>> second, std::size_t steps_taken) {
+        const char* who = "AdamW::load_state";
+        for (const auto* moments : {&first, &second}) {
+            const char* field = moments == &first ? "first moments" : "second moments";
+            if (moments->size() != params_.size())
+                throw ValueError(cat(who, ": ", moments->size(), " ", field, "; expected ", params_.size(), " (one per parameter)"));
+            for (std::size_t i = 0; i < params_.size(); ++i) {
+                const Tensor<T>& moment = (*moments)[i];
+                if (moment.shape() != params_[i]->value.shape())
+                    throw ShapeError(cat(who, ": ", field, "[", i, "] (", params_[i]->name, ") has shape ", shape_str(moment.shape()),
+                                         "; expected ", shape_str(params_[i]->value.shape()), ", its parameter's"));
+                for (std::size_t k = 0; k < moment.size(); ++k) {
+                    const T x = moment.data()[k];
+                    // A second moment is a running mean of squares: a negative one makes sqrt(v) NaN.
+                    const bool ok = moments == &first ? std::isfinite(x) : (std::isfinite(x) && x >= T(0));
+                    if (!ok)
+                        throw ValueError(cat(who, ": ", field, "[", i, "] (", params_[i]->name, ") element ", k, " is ", x,
+                                             moments == &first ? "; expected a finite number" : "; expected a finite second moment >= 0"));
+                }
+            }
+        }
+        m_ = std::move(first);
+        v_ = std::move(second);
+        t_ = steps_taken;
     }
 
 private:

@@ -6,9 +6,13 @@
 //       loss   = loss(output, batch)               (a callable, or any LossPolicy on token batches:
 //                                                   CE, UL, CRINGE, ... with its top-k sampler)
 //       tape.backward(loss); clip; AdamW step with the warm-up + cosine learning rate
-//       on_step(report); every checkpoint_every steps: save the training state, on_checkpoint(step)
-// The loop writes nothing to the terminal itself: it reports through the hooks of TrainOptions, and
-// the default on_step is the progress line of progress.hpp (shown only on a terminal).
+//       on_step(report); every checkpoint_every steps (and at the end): on_checkpoint(resume point)
+// The loop writes nothing to the terminal and no file itself: it reports through the hooks of
+// TrainOptions, and the default on_step is the progress line of progress.hpp (shown only on a
+// terminal). To save and resume a run, the caller owns the optimiser and passes it in
+// (train(model, optimizer, loss, next_batch, options)): on_checkpoint then saves the model, the
+// optimiser and the resume point (io/training_state.hpp's save_training_state), and a resumed run
+// loads them back INTO the same model and optimiser and sets options.resume_from (docs/training.md).
 // The tape is cleared each step and reused (no growth). With the same seed and single-threaded
 // Eigen, two runs give bitwise-identical parameters.
 #pragma once
@@ -21,14 +25,13 @@
 #include <vector>
 
 #include "../loss/policy.hpp"
-#include "../nn/gpt.hpp"
 #include "../optim/adamw.hpp"
 #include "../optim/clip.hpp"
 #include "../optim/schedule.hpp"
 #include "batch.hpp"
 #include "model.hpp"
 #include "progress.hpp"
-#include "training_state.hpp"
+#include "resume.hpp"
 
 namespace cringe::train {
 
@@ -63,13 +66,16 @@ struct TrainOptions {
     /// Prefix of the progress line.
     std::string label = "train";
     bool progress = true;       ///< progress line (only on a terminal)
-    std::filesystem::path checkpoint_dir{};  ///< empty: no training checkpoints
-    std::size_t checkpoint_every = 0;      ///< save the training state every N steps (and at the end)
-    bool resume = false;                   ///< continue from checkpoint_dir's latest state, if any
+    /// Call on_checkpoint every N steps and after the last one; 0: never.
+    std::size_t checkpoint_every = 0;
+    /// Continue a run from this point (what load_training_state returned); the optimiser passed to
+    /// train must hold the state of that point. Empty: start at step 0 with Rng(seed).
+    std::optional<ResumePoint> resume_from{};
     /// Called after every step; empty: the terminal progress line when `progress` is set.
     std::function<void(const StepReport&)> on_step{};
-    /// Called with the step number after each training state is saved (checkpoint_every).
-    std::function<void(std::size_t)> on_checkpoint{};
+    /// Called every checkpoint_every steps with where the run stands: the caller saves a training
+    /// state here (save_training_state(dir, model, optimizer, point)) or does nothing.
+    std::function<void(const ResumePoint&)> on_checkpoint{};
 };
 
 /// What a training run recorded.
@@ -85,54 +91,57 @@ template <class F, class T, class Batch>
 concept StepLoss = std::is_invocable_r_v<Var<T>, const F&, const Var<T>&, const Batch&> ||
                    std::is_invocable_r_v<Var<T>, const F&, const Var<T>&, const Batch&, Rng&>;
 
-/// A model whose training state save_training_state and load_training_state can write and read
-/// (today nn::Gpt: the state holds a Hugging Face checkpoint).
-template <class M>
-concept Checkpointable = requires(const std::filesystem::path& dir, M& model, optim::AdamW<typename M::scalar_type>& adam, const Rng& rng) {
-    save_training_state(dir, model, adam, std::size_t{0}, rng);
-    { load_training_state(dir, model, adam) } -> std::same_as<std::optional<ResumePoint>>;
-};
+/// The optimiser train builds for `model` when the caller passes none: AdamW over the model's
+/// parameters with options.lr and options.weight_decay (the schedule sets the learning rate each step).
+/// Build it yourself to save and resume a run: train(model, optimizer, ...) then uses it.
+template <HasParameters M>
+optim::AdamW<typename M::scalar_type> make_optimizer(M& model, const TrainOptions& options) {
+    std::vector<Parameter<typename M::scalar_type>*> params;
+    for (auto& p : model.parameters()) params.push_back(&p);
+    return optim::AdamW<typename M::scalar_type>(std::move(params), {.lr = options.lr, .weight_decay = options.weight_decay});
+}
 
-/// Trains any `model` (train/model.hpp) on the batches next_batch(step) gives, minimising
-/// loss(model output, batch); see the file comment. A batch is any type with an `inputs` member that
-/// the model's forward takes (and, optionally, `tokens`: supervised tokens, added to TrainLog::tokens).
-/// Checkpoints (options.checkpoint_dir) need a Checkpointable model; ValueError otherwise.
+/// Trains any `model` (train/model.hpp) with `optimizer` on the batches next_batch(step) gives,
+/// minimising loss(model output, batch); see the file comment. A batch is any type with an `inputs`
+/// member that the model's forward takes (and, optionally, `tokens`: supervised tokens, added to
+/// TrainLog::tokens). `optimizer` must update exactly the model's parameters, in order, with
+/// options.weight_decay (make_optimizer builds it); ValueError otherwise. It keeps its moments after
+/// the run, and with options.resume_from it must already hold those of that point.
 template <class M, class NextBatch, class Loss,
           class Batch = std::remove_cvref_t<std::invoke_result_t<const NextBatch&, std::size_t>>>
     requires Model<M, decltype(Batch::inputs)> && StepLoss<Loss, typename M::scalar_type, Batch>
-TrainLog train(M& model, const Loss& loss, const NextBatch& next_batch, const TrainOptions& options) {
+TrainLog train(M& model, optim::AdamW<typename M::scalar_type>& optimizer, const Loss& loss, const NextBatch& next_batch,
+               const TrainOptions& options) {
     using T = typename M::scalar_type;
-    if constexpr (!Checkpointable<M>)
-        if (!options.checkpoint_dir.empty())
-            throw ValueError(cat("train: checkpoint_dir is '", options.checkpoint_dir.string(),
-                                 "' but this model has no training-state format (save_training_state writes nn::Gpt); "
-                                 "expected an empty checkpoint_dir"));
     std::vector<Parameter<T>*> params;
     for (auto& p : model.parameters()) params.push_back(&p);
-    optim::AdamW<T> adam(params, {.lr = options.lr, .weight_decay = options.weight_decay});
+    if (optimizer.parameters() != params)
+        throw ValueError(cat("train: the optimiser updates ", optimizer.parameters().size(), " parameters that are not the model's ",
+                             params.size(), " (in order); expected an optimiser built on this model (make_optimizer)"));
+    if (optimizer.options().weight_decay != options.weight_decay)
+        throw ValueError(cat("train: the optimiser's weight_decay is ", optimizer.options().weight_decay, " but options.weight_decay is ",
+                             options.weight_decay, "; expected the same (make_optimizer builds the optimiser from the options)"));
     const optim::WarmupCosine schedule{.peak_lr = options.lr, .min_lr = options.min_lr, .warmup_steps = options.warmup, .total_steps = options.steps};
     schedule.validate();
     // The loop reports through hooks; the terminal progress line is only the default one.
     std::function<void(const StepReport&)> on_step = options.on_step;
     if (!on_step && options.progress) {
         auto line = std::make_shared<Progress>(options.label, options.steps);
-        line->note(cat("AdamW ", adam.decay_split()));
+        line->note(cat("AdamW ", optimizer.decay_split()));
         on_step = [line](const StepReport& r) { line->update(r.step, r.loss, r.tokens); };
     }
     Rng rng(options.seed);
+    std::size_t first_step = 0;
+    if (options.resume_from) {  // the model and the optimiser already hold that point's state
+        first_step = options.resume_from->step;
+        rng.set_state(options.resume_from->rng);
+    }
     Tape<T> tape;
     TrainLog log;
-    std::size_t first_step = 0;
-    if constexpr (Checkpointable<M>)
-        if (options.resume && !options.checkpoint_dir.empty())
-            if (const auto point = load_training_state(options.checkpoint_dir, model, adam)) {  // into model's Parameters
-                first_step = point->step;
-                rng.set_state(point->rng);
-            }
     for (std::size_t step = first_step; step < options.steps; ++step) {
         const Batch batch = next_batch(step);
         tape.clear();
-        adam.zero_grad();
+        optimizer.zero_grad();
         const Var<T> output = training_forward(model, tape, batch.inputs, rng);
         Var<T> objective;
         if constexpr (std::is_invocable_r_v<Var<T>, const Loss&, const Var<T>&, const Batch&, Rng&>)
@@ -141,32 +150,54 @@ TrainLog train(M& model, const Loss& loss, const NextBatch& next_batch, const Tr
             objective = loss(output, batch);
         tape.backward(objective);
         if (options.clip > 0) optim::clip_grad_norm(params, options.clip);
-        adam.set_lr(schedule(step));
-        adam.step();
+        optimizer.set_lr(schedule(step));
+        optimizer.step();
         log.losses.push_back(static_cast<double>(objective.value()()));
         if constexpr (requires { batch.tokens; }) log.tokens += batch.tokens;
-        if (on_step) on_step({.step = step + 1, .steps = options.steps, .loss = log.losses.back(), .tokens = log.tokens, .lr = adam.lr()});
-        if constexpr (Checkpointable<M>)
-            if (options.checkpoint_every > 0 && !options.checkpoint_dir.empty() &&
-                ((step + 1) % options.checkpoint_every == 0 || step + 1 == options.steps)) {
-                save_training_state(options.checkpoint_dir, model, adam, step + 1, rng);
-                if (options.on_checkpoint) options.on_checkpoint(step + 1);
-            }
+        if (on_step) on_step({.step = step + 1, .steps = options.steps, .loss = log.losses.back(), .tokens = log.tokens, .lr = optimizer.lr()});
+        if (options.checkpoint_every > 0 && options.on_checkpoint && ((step + 1) % options.checkpoint_every == 0 || step + 1 == options.steps))
+            options.on_checkpoint(ResumePoint{.step = step + 1, .rng = rng.state()});
     }
     return log;
 }
 
+/// Trains `model` with the optimiser make_optimizer builds (and drops afterwards): the loop above.
+/// A run that resumes needs the optimiser it was loaded into, so options.resume_from is a ValueError here.
+template <class M, class NextBatch, class Loss,
+          class Batch = std::remove_cvref_t<std::invoke_result_t<const NextBatch&, std::size_t>>>
+    requires Model<M, decltype(Batch::inputs)> && StepLoss<Loss, typename M::scalar_type, Batch>
+TrainLog train(M& model, const Loss& loss, const NextBatch& next_batch, const TrainOptions& options) {
+    if (options.resume_from)
+        throw ValueError(cat("train: options.resume_from is step ", options.resume_from->step,
+                             " but no optimiser holds that state; expected train(model, optimizer, ...) with the optimiser "
+                             "load_training_state filled"));
+    auto optimizer = make_optimizer(model, options);
+    return train(model, optimizer, loss, next_batch, options);
+}
+
+/// The loss of a policy on TrainBatches: policy(logits, batch.batch, sampler drawing from the run's Rng).loss.
+template <loss::LossPolicy L>
+auto policy_step_loss(const L& policy) {
+    policy.validate_options();
+    return [&policy](const Var<typename L::scalar_type>& logits, const TrainBatch& batch, Rng& rng) {
+        return policy(logits, batch.batch, loss::Sampler{&rng, nullptr}).loss;
+    };
+}
+
 /// Trains a token model (nn::Gpt) with a loss policy on TrainBatches: the generic loop above with
-/// loss = policy(logits, batch.batch, sampler drawing from the run's Rng).loss.
+/// loss = policy_step_loss(policy).
 template <class M, loss::LossPolicy L>
     requires Model<M, IdTensor> && std::is_same_v<typename M::scalar_type, typename L::scalar_type>
 TrainLog train(M& model, const L& policy, const std::function<TrainBatch(std::size_t)>& next_batch, const TrainOptions& options) {
-    using T = typename M::scalar_type;
-    policy.validate_options();
-    const auto policy_loss = [&policy](const Var<T>& logits, const TrainBatch& batch, Rng& rng) {
-        return policy(logits, batch.batch, loss::Sampler{&rng, nullptr}).loss;
-    };
-    return train(model, policy_loss, next_batch, options);
+    return train(model, policy_step_loss(policy), next_batch, options);
+}
+
+/// The same with the caller's optimiser (to save and resume the run).
+template <class M, loss::LossPolicy L>
+    requires Model<M, IdTensor> && std::is_same_v<typename M::scalar_type, typename L::scalar_type>
+TrainLog train(M& model, optim::AdamW<typename M::scalar_type>& optimizer, const L& policy,
+               const std::function<TrainBatch(std::size_t)>& next_batch, const TrainOptions& options) {
+    return train(model, optimizer, policy_step_loss(policy), next_batch, options);
 }
 
 }  // namespace cringe::train

@@ -1,5 +1,12 @@
-// cringe/train/training_state.hpp - saving and resuming a training run exactly, never losing a state.
+// cringe/io/training_state.hpp - saving and resuming a training run exactly, never losing a state.
 //
+// The training loop knows no files: it calls its on_checkpoint hook with a train::ResumePoint, and
+// the caller saves here; a resumed run loads back INTO the caller's model and optimiser (their
+// objects stay where they are) and hands the returned ResumePoint to TrainOptions::resume_from:
+//   optim::AdamW<float> adam = train::make_optimizer(model, options);
+//   options.resume_from = io::load_training_state(dir, model, adam);       // nullopt: a fresh run
+//   options.on_checkpoint = [&](const train::ResumePoint& point) { io::save_training_state(dir, model, adam, point); };
+//   train::train(model, adam, loss, next_batch, options);
 // A training state is everything the next step depends on: the weights, AdamW's moments and step
 // count, the trainer's RNG (CRINGE sampling, dropout) and the step number. It is written as
 //   DIR/state-<step>/model.safetensors + config.json   (the Hugging Face checkpoint, in T's precision)
@@ -49,20 +56,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../io/atomic_file.hpp"
-#include "../io/checkpoint.hpp"
-#include "../io/json_file.hpp"
 #include "../optim/adamw.hpp"
+#include "../train/resume.hpp"
+#include "atomic_file.hpp"
+#include "checkpoint.hpp"
+#include "json_file.hpp"
 
-namespace cringe::train {
-
-/// Where a resumed run continues.
-struct ResumePoint {
-    /// Optimiser steps already taken.
-    std::size_t step = 0;
-    /// The trainer's random state at that step.
-    Rng::State rng{};
-};
+namespace cringe::io {
 
 namespace detail {
 inline std::string encode_rng(const Rng::State& s) {
@@ -83,9 +83,6 @@ inline Rng::State decode_rng(const std::string& text, const std::string& where) 
     s.has_spare_normal = has != 0;
     return s;
 }
-}  // namespace detail
-
-namespace detail {
 
 /// The files of a state besides the manifest, in the order the manifest lists them.
 inline constexpr std::string_view kStateFiles[] = {"config.json", "model.safetensors", "optimizer.safetensors"};
@@ -132,7 +129,7 @@ struct FileDigest {
     std::uint64_t fnv1a64 = 0;
 };
 inline FileDigest digest_file(const std::filesystem::path& path, std::string_view who) {
-    const io::RegularFileReader file(path, who);
+    const RegularFileReader file(path, who);
     FileDigest digest{file.size(), 0xcbf29ce484222325ULL};
     for (std::uint64_t offset = 0; offset < file.size();) {
         const std::string piece = file.read_exactly(offset, std::min<std::uint64_t>(1 << 20, file.size() - offset));
@@ -160,14 +157,14 @@ inline void write_state_manifest(const std::filesystem::path& state_dir, std::ui
         files[std::string(name)] = {{"bytes", d.bytes}, {"fnv1a64", hex64(d.fnv1a64)}};
     }
     manifest["files"] = std::move(files);
-    io::write_json_file(state_dir / kStateManifest, manifest, "save_training_state");
+    write_json_file(state_dir / kStateManifest, manifest, "save_training_state");
 }
 
 /// Checks that state_dir is a complete state of `step`: its manifest is ours, names exactly the
 /// state's files, and each file has the size and checksum it lists. Throws IoError "<where>: ...".
 inline void verify_state_manifest(const std::filesystem::path& state_dir, std::uint64_t step, const std::string& where) {
     const auto manifest_path = state_dir / kStateManifest;
-    const nlohmann::json manifest = io::parse_json(io::read_file(manifest_path, "load_training_state", kMaxManifestBytes),
+    const nlohmann::json manifest = parse_json(read_file(manifest_path, "load_training_state", kMaxManifestBytes),
                                                    cat("load_training_state: ", manifest_path.string()));
     const auto bad = [&](const std::string& what) {
         return IoError(cat(where, ": ", kStateManifest, " ", what, " (an incomplete or damaged training state)"));
@@ -250,10 +247,10 @@ inline std::vector<std::uint64_t> state_steps(const std::filesystem::path& dir) 
 /// fsync of a directory, so that renames in it survive a power cut (EINVAL: not supported there).
 inline void fsync_directory(const std::filesystem::path& dir, const std::string& who) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw IoError(cat(who, ": ", dir.string(), ": cannot open to fsync: ", io::detail::errno_message(errno)));
-    io::detail::FileDescriptor directory(fd);
+    if (fd < 0) throw IoError(cat(who, ": ", dir.string(), ": cannot open to fsync: ", detail::errno_message(errno)));
+    detail::FileDescriptor directory(fd);
     if (::fsync(directory.get()) != 0 && errno != EINVAL)
-        throw IoError(cat(who, ": ", dir.string(), ": cannot fsync: ", io::detail::errno_message(errno)));
+        throw IoError(cat(who, ": ", dir.string(), ": cannot fsync: ", detail::errno_message(errno)));
 }
 
 /// Removes a temporary state directory unless release() was called.
@@ -284,7 +281,7 @@ inline std::optional<std::string> read_latest(const std::filesystem::path& dir, 
     std::error_code ec;
     const auto status = std::filesystem::symlink_status(latest, ec);
     if (ec || status.type() == std::filesystem::file_type::not_found) return std::nullopt;
-    std::string name = io::read_file(latest, who, kMaxLatestBytes);
+    std::string name = read_file(latest, who, kMaxLatestBytes);
     if (name.ends_with('\n')) name.pop_back();
     if (!state_step(name))
         throw IoError(cat(who, ": ", latest.string(), ": holds \"", name.substr(0, 64), "\"; expected the name of a state, state-<step>"));
@@ -293,12 +290,15 @@ inline std::optional<std::string> read_latest(const std::filesystem::path& dir, 
 
 }  // namespace detail
 
-/// Writes `DIR/state-<step>/` as one atomic unit, points `DIR/LATEST` at it, then removes the states
-/// it supersedes (see the top of this file). Throws IoError when anything cannot be written; the
-/// states already in DIR are then untouched.
+/// Writes `DIR/state-<point.step>/` (the model's weights, the optimiser's moments and step count,
+/// the point's step and random state) as one atomic unit, points `DIR/LATEST` at it, then removes
+/// the states it supersedes (see the top of this file). Throws IoError when anything cannot be
+/// written; the states already in DIR are then untouched. TrainOptions::on_checkpoint calls it.
 template <class T>
-void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& model, optim::AdamW<T>& adam, std::size_t step, const Rng& rng) {
+void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& model, const optim::AdamW<T>& adam,
+                         const train::ResumePoint& point) {
     const char* who = "save_training_state";
+    const std::size_t step = point.step;
     if (step >= detail::kMaxStep) throw ValueError(cat(who, ": step ", step, " is too large; expected < 2^63"));
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -312,14 +312,14 @@ void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& mod
     detail::TemporaryDirectoryGuard guard(tmp);
     if (!std::filesystem::create_directory(tmp, ec) || ec)
         throw IoError(cat(who, ": cannot create directory ", tmp.string(), ": ", ec ? ec.message() : "it already exists"));
-    io::save_pretrained(model, tmp);
+    save_pretrained(model, tmp);
     std::vector<std::pair<std::string, Tensor<T>>> moments;
     for (std::size_t i = 0; i < model.parameters().size(); ++i) {
         moments.emplace_back("m." + model.parameters()[i].name, adam.first_moments()[i]);
         moments.emplace_back("v." + model.parameters()[i].name, adam.second_moments()[i]);
     }
-    io::save_safetensors(tmp / "optimizer.safetensors", moments, io::dtype_of<T>(),
-                         {{"step", std::to_string(step)}, {"adam_steps", std::to_string(adam.steps_taken())}, {"rng", detail::encode_rng(rng.state())}});
+    save_safetensors(tmp / "optimizer.safetensors", moments, dtype_of<T>(),
+                         {{"step", std::to_string(step)}, {"adam_steps", std::to_string(adam.steps_taken())}, {"rng", detail::encode_rng(point.rng)}});
     detail::write_state_manifest(tmp, step);
 
     // 2. Publish it under its name: a rename, or an atomic exchange with an existing state-<step>.
@@ -329,17 +329,17 @@ void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& mod
     } else {
         const int err = errno;
         if (err != ENOTEMPTY && err != EEXIST)
-            throw IoError(cat(who, ": cannot rename ", tmp.string(), " to ", state_dir.string(), ": ", io::detail::errno_message(err)));
+            throw IoError(cat(who, ": cannot rename ", tmp.string(), " to ", state_dir.string(), ": ", detail::errno_message(err)));
         if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, state_dir.c_str(), RENAME_EXCHANGE) != 0) {
             const int exchange_err = errno;
-            throw IoError(cat(who, ": cannot replace ", state_dir.string(), " (atomic exchange): ", io::detail::errno_message(exchange_err)));
+            throw IoError(cat(who, ": cannot replace ", state_dir.string(), " (atomic exchange): ", detail::errno_message(exchange_err)));
         }
         // tmp now holds the replaced state of the same step: superseded, removed (by the guard).
     }
     detail::fsync_directory(dir, who);
 
     // 3. Point LATEST at it.
-    io::write_file_atomically(dir / "LATEST", name);
+    write_file_atomically(dir / "LATEST", name);
 
     // 4. Remove what is now superseded twice over: states older than both the new one and the one
     //    LATEST named before (which is kept: one state of history). Without a previous LATEST
@@ -349,13 +349,22 @@ void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& mod
             if (old < step && old < *kept) std::filesystem::remove_all(dir / cat("state-", old), ec);
 }
 
-/// Loads DIR's latest state into `model` and `adam`; nullopt when DIR holds no state yet. Everything
-/// is read and checked before either is changed: when it throws, `model` and `adam` are as they were.
-/// The weights are copied into the model's existing Parameters (their addresses do not change), so
-/// an optimiser built on the model before the load needs no rebinding.
+/// Loads DIR's latest state INTO `model` and `adam` and returns where the run continues (for
+/// TrainOptions::resume_from); nullopt when DIR holds no state yet. `adam` must be built on `model`'s
+/// parameters (train::make_optimizer). Everything is read and checked before either is changed:
+/// when it throws, `model` and `adam` are as they were. The weights are copied into the model's
+/// existing Parameters and the moments into the optimiser (AdamW::load_state): no object is
+/// replaced, so the optimiser keeps updating the model's parameters.
 template <class T>
-std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir, nn::Gpt<T>& model, optim::AdamW<T>& adam) {
+std::optional<train::ResumePoint> load_training_state(const std::filesystem::path& dir, nn::Gpt<T>& model, optim::AdamW<T>& adam) {
     const char* who = "load_training_state";
+    // The state is loaded INTO the optimiser, so it must be the one that updates this model.
+    const auto& model_params = model.parameters();
+    bool same_parameters = adam.parameters().size() == model_params.size();
+    for (std::size_t i = 0; same_parameters && i < model_params.size(); ++i) same_parameters = adam.parameters()[i] == &model_params[i];
+    if (!same_parameters)
+        throw ValueError(cat(who, ": the optimiser updates ", adam.parameters().size(), " parameters that are not the model's ",
+                             model_params.size(), " (in order); expected an optimiser built on this model (train::make_optimizer)"));
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec)) {
         if (std::filesystem::exists(dir, ec)) throw IoError(cat(who, ": ", dir.string(), ": is not a directory"));
@@ -391,13 +400,13 @@ std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir,
     const auto state_dir = dir / name;
     const std::string where = cat(who, ": ", state_dir.string());
 
-    nn::Gpt<T> loaded = io::load_pretrained<T>(state_dir);
+    nn::Gpt<T> loaded = load_pretrained<T>(state_dir);
     const auto& a = loaded.config();
     const auto& b = model.config();
     if (a.vocab_size != b.vocab_size || a.n_positions != b.n_positions || a.n_embd != b.n_embd || a.n_layer != b.n_layer || a.n_head != b.n_head)
         throw IoError(cat(where, ": the saved model's configuration differs from the model being trained"));
     const auto file = state_dir / "optimizer.safetensors";
-    auto moments = io::load_safetensors<T>(file);  // finite values only
+    auto moments = load_safetensors<T>(file);  // finite values only
     const auto& params = loaded.parameters();
     std::vector<Tensor<T>> m(params.size()), v(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -416,7 +425,7 @@ std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir,
                 throw IoError(cat(where, ": optimizer.safetensors 'v.", params[i].name, "' element ", k, " is ", second.data()[k],
                                   "; expected a second moment >= 0"));
     }
-    const auto meta = io::read_safetensors_metadata(file);
+    const auto meta = read_safetensors_metadata(file);
     auto field = [&](const char* key) {
         auto it = meta.find(key);
         if (it == meta.end()) throw IoError(cat(where, ": optimizer.safetensors metadata lacks '", key, "'"));
@@ -435,17 +444,15 @@ std::optional<ResumePoint> load_training_state(const std::filesystem::path& dir,
         if (targets[i].name != params[i].name || targets[i].value.shape() != params[i].value.shape())
             throw IoError(cat(where, ": saved parameter ", i, " is '", params[i].name, "' ", shape_str(params[i].value.shape()),
                               "; the model being trained has '", targets[i].name, "' ", shape_str(targets[i].value.shape())));
-    ResumePoint point;
+    train::ResumePoint point;
     point.step = static_cast<std::size_t>(*step);
     point.rng = detail::decode_rng(field("rng"), where);
     // Load INTO the model: its Parameter objects stay where they are, so the optimiser (and anything
     // else holding them) keeps pointing at the resumed weights; only the values are replaced.
     for (std::size_t i = 0; i < params.size(); ++i) targets[i].value = std::move(loaded.parameters()[i].value);
-    adam.first_moments() = std::move(m);
-    adam.second_moments() = std::move(v);
-    adam.set_steps_taken(static_cast<std::size_t>(*adam_steps));
+    adam.load_state(std::move(m), std::move(v), static_cast<std::size_t>(*adam_steps));  // checked above: cannot throw
     return point;
 }
 
 
-}  // namespace cringe::train
+}  // namespace cringe::io
