@@ -50,11 +50,16 @@ template <class T>
 class KvCache {
 public:
     /// An empty cache for `rows` sequences decoded side by side with `model`. Allocates the keys
-    /// and values of n_positions positions for every row and layer up front.
+    /// and values of n_positions positions for every row and layer up front, as tensors: their
+    /// buffers come from the recycled aligned buffers of the core (detail/buffer_cache.hpp), so a
+    /// cache made for every generate() call takes no fresh pages, and they are not zero-filled
+    /// (a position is written by append() before anything reads it).
     KvCache(const nn::Gpt<T>& model, std::size_t rows) : model_(&model), config_(model.config()), rows_(rows) {
         find_parameters();
-        keys_.assign(config_.n_layer, std::vector<T>(layer_cache_size(rows_)));
-        values_.assign(config_.n_layer, std::vector<T>(layer_cache_size(rows_)));
+        for (std::size_t l = 0; l < config_.n_layer; ++l) {
+            keys_.push_back(layer_cache(rows_));
+            values_.push_back(layer_cache(rows_));
+        }
     }
 
     /// The number of sequences (rows) in the cache.
@@ -102,14 +107,14 @@ public:
         const std::size_t row_size = config_.n_head * config_.n_positions * config_.head_dim();
         const std::size_t P = config_.n_positions, D = config_.head_dim();
         for (auto* caches : {&keys_, &values_})
-            for (std::vector<T>& layer_cache : *caches) {
-                scratch_.assign(layer_cache_size(parents.size()), T(0));
+            for (Tensor<T>& old_cache : *caches) {
+                Tensor<T> reordered = layer_cache(parents.size());
                 for (std::size_t i = 0; i < parents.size(); ++i)
                     for (std::size_t h = 0; h < config_.n_head; ++h) {  // only the cached positions
-                        const T* from = layer_cache.data() + parents[i] * row_size + h * P * D;
-                        std::copy(from, from + length_ * D, scratch_.data() + i * row_size + h * P * D);
+                        const T* from = old_cache.data() + parents[i] * row_size + h * P * D;
+                        std::copy(from, from + length_ * D, reordered.data() + i * row_size + h * P * D);
                     }
-                layer_cache.swap(scratch_);
+                old_cache = std::move(reordered);
             }
         rows_ = parents.size();
     }
@@ -120,7 +125,10 @@ private:
     };
 
     static Eigen::Index idx(std::size_t n) { return static_cast<Eigen::Index>(n); }
-    std::size_t layer_cache_size(std::size_t rows) const { return rows * config_.n_positions * config_.n_embd; }
+    /// Keys or values of one layer, [rows, H, P, D], uninitialised.
+    Tensor<T> layer_cache(std::size_t rows) const {
+        return Tensor<T>::from_shape({rows, config_.n_head, config_.n_positions, config_.head_dim()});
+    }
     const T* weight(std::size_t i) const { return model_->parameters()[i].value.data(); }
 
     /// Parameter indices by their Hugging Face names (once: the lookups compare strings).
@@ -216,7 +224,9 @@ private:
                 ConstMatrixMap<T> k(keys + (r * H + h) * P * D, idx(total), idx(D));
                 ConstMatrixMap<T> v(values + (r * H + h) * P * D, idx(total), idx(D));
                 MatrixMap<T> s(scores_.data(), idx(n), idx(total));
-                s.noalias() = q * k.transpose();
+                // lazyProduct: a plain loop over the coefficients. These products are tiny ([n, D] x
+                // [D, L+n], n = 1 when decoding); a BLAS call would spend more on packing than on them.
+                s.noalias() = q.lazyProduct(k.transpose());
                 for (std::size_t i = 0; i < n; ++i) {
                     // new position L+i sees columns 0..L+i (causal); the full forward's masked columns
                     // are -1e9 there, whose exp is flushed to exactly 0, so they are 0 here too
@@ -231,7 +241,7 @@ private:
                     std::fill(scores_.data() + i * total + seen, scores_.data() + (i + 1) * total, T(0));
                 }
                 StridedOut y(y_.data() + r * n * C + h * D, idx(n), idx(D), Eigen::OuterStride<>(idx(C)));
-                y.noalias() = s * v;
+                y.noalias() = s.lazyProduct(v);
             }
         linear(y_.data(), M, C, lw.attn_proj_w, lw.attn_proj_b, C, proj_);
         ArrayMap<T>(x_.data(), idx(M * C)) += ConstArrayMap<T>(proj_.data(), idx(M * C));
@@ -249,9 +259,9 @@ private:
     std::size_t rows_ = 0, length_ = 0;
     std::size_t wte_ = 0, wpe_ = 0, lnf_w_ = 0, lnf_b_ = 0;
     std::vector<LayerWeights> layers_;
-    std::vector<std::vector<T>> keys_, values_;  // per layer [rows, H, P, D]
+    std::vector<Tensor<T>> keys_, values_;  // per layer [rows, H, P, D]
     // scratch buffers, kept across appends so that a decoding step allocates nothing once warm
-    std::vector<T> x_, normed_, qkv_, y_, scores_, probs_, proj_, hidden_, scratch_;
+    std::vector<T> x_, normed_, qkv_, y_, scores_, probs_, proj_, hidden_;
 };
 
 }  // namespace cringe::generate
