@@ -67,9 +67,9 @@ public:
     /// The number of positions cached per row (the same for every row).
     std::size_t length() const { return length_; }
 
-    /// Appends `tokens` (one equally long, non-empty list per row) at positions length() ..
-    /// length() + n - 1 and returns the logits of each row's last new position, shape [rows, V]:
-    /// the last-position logits of nn::Gpt::forward on the whole prefix so far.
+    /// Appends `tokens` (one equally long, non-empty list per row of n tokens) at the n positions
+    /// that follow the cached ones, and returns the logits of each row's last new position, shape
+    /// [rows, V]: the last-position logits of nn::Gpt::forward on the whole prefix so far.
     Tensor<T> append(const std::vector<std::vector<std::int64_t>>& tokens) {
         check_tokens(tokens);
         const std::size_t R = rows_, n = tokens.empty() ? 0 : tokens[0].size();
