@@ -49,12 +49,15 @@ TEST_CASE("EOS stops decoding; min_length forbids it before that many tokens", "
     auto m = model();
     Options o;
     o.max_new_tokens = 8;
-    const auto free_run = gen::generate(m, {{1}}, o)[0];
+    // prompt {2}: its greedy run starts 2, 10 (from prompt {1} this model repeats token 1, so the
+    // second token would also be the first, and decoding would stop before any token)
+    const auto free_run = gen::generate(m, {{2}}, o)[0];
+    REQUIRE(free_run[1] != free_run[0]);
     o.eos_id = free_run[1];  // make the second greedy token the EOS
-    const auto stopped = gen::generate(m, {{1}}, o)[0];
+    const auto stopped = gen::generate(m, {{2}}, o)[0];
     CHECK(stopped.size() == 1);
     o.min_length = 4;
-    const auto longer = gen::generate(m, {{1}}, o)[0];
+    const auto longer = gen::generate(m, {{2}}, o)[0];
     CHECK(longer.size() >= 4);
     for (std::size_t i = 0; i < 4 && i < longer.size(); ++i) CHECK(longer[i] != o.eos_id);
 }

@@ -1,8 +1,12 @@
 // cringe/generate/generate.hpp - decoding: greedy, temperature / top-k / top-p sampling, beam search.
 //
-// Inference records no backward (a no-grad tape, cleared after every step), so memory stays flat.
-// There is no key/value cache: each step re-runs the model on the whole prefix. At the sequence
-// lengths this library is for (<= a few hundred) that is simple and fast enough; docs say so.
+// Two paths compute the next-token distribution, chosen by Options::use_cache:
+// - with the key/value cache (the default, kv_cache.hpp): the prompt is run once, then each step
+//   feeds only the newest token of every row; beam search reorders the cache's rows as the beams
+//   are reordered. No tape at all.
+// - without (the reference): each step re-runs nn::Gpt::forward on the whole prefix, on a no-grad
+//   tape (nothing recorded for backward), so memory stays flat. Slower, but it is the model's own
+//   forward, and tests/generate/test_kv_cache.cpp checks that both paths decode the same tokens.
 //
 // Batched: prompts of equal length are decoded together as one [B,T] batch (learned positions and a
 // causal mask need no padding then); different lengths form separate batches.
@@ -17,9 +21,11 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "../nn/gpt.hpp"
+#include "kv_cache.hpp"
 
 namespace cringe::generate {
 
@@ -44,6 +50,9 @@ struct Options {
     bool block_context = false;        ///< n-gram blocking also against the prompt
     double length_penalty = 0.65;      ///< beam: score = logp / len^length_penalty (ParlAI default)
     std::uint64_t seed = 0;            ///< sample
+    /// All strategies: decode with a key/value cache (KvCache: each step runs the newest token
+    /// only). false: re-run the model on the whole prefix every step (the reference path, slower).
+    bool use_cache = true;
 
     /// ValueError naming the first setting out of range.
     void validate(std::size_t vocab) const {
@@ -73,18 +82,12 @@ inline bool repeats_ngram(const Tokens& seq, std::int64_t next, std::size_t n, c
     return contains(seq) || (context && contains(*context));
 }
 
-/// Log-probabilities of the next token for every row of tokens [B,T] (last position), in double.
+/// Log-probabilities (in double) of B rows of V logits, row b starting at logits + b * stride.
 template <class T>
-std::vector<std::vector<double>> next_token_logprobs(nn::Gpt<T>& model, const std::vector<Tokens>& rows) {
-    const std::size_t B = rows.size(), Tn = rows[0].size(), V = model.config().vocab_size;
-    IdTensor tokens = IdTensor::from_shape({B, Tn});
-    for (std::size_t b = 0; b < B; ++b) std::copy(rows[b].begin(), rows[b].end(), tokens.data() + b * Tn);
-    Tape<T> tape;
-    auto guard = tape.no_grad();
-    const Tensor<T>& logits = model.forward(tape, tokens).value();
+std::vector<std::vector<double>> log_softmax_rows(const T* logits, std::size_t B, std::size_t V, std::size_t stride) {
     std::vector<std::vector<double>> out(B, std::vector<double>(V));
     for (std::size_t b = 0; b < B; ++b) {
-        const T* row = logits.data() + (b * Tn + Tn - 1) * V;
+        const T* row = logits + b * stride;
         double m = -std::numeric_limits<double>::infinity();
         for (std::size_t v = 0; v < V; ++v) m = std::max(m, static_cast<double>(row[v]));
         double total = 0;
@@ -94,6 +97,49 @@ std::vector<std::vector<double>> next_token_logprobs(nn::Gpt<T>& model, const st
     }
     return out;
 }
+
+/// Log-probabilities of the next token for every row of tokens [B,T] (last position), in double:
+/// the reference path, the whole prefix through nn::Gpt::forward.
+template <class T>
+std::vector<std::vector<double>> next_token_logprobs(nn::Gpt<T>& model, const std::vector<Tokens>& rows) {
+    const std::size_t B = rows.size(), Tn = rows[0].size(), V = model.config().vocab_size;
+    IdTensor tokens = IdTensor::from_shape({B, Tn});
+    for (std::size_t b = 0; b < B; ++b) std::copy(rows[b].begin(), rows[b].end(), tokens.data() + b * Tn);
+    Tape<T> tape;
+    auto guard = tape.no_grad();
+    const Tensor<T>& logits = model.forward(tape, tokens).value();
+    return log_softmax_rows(logits.data() + (Tn - 1) * V, B, V, Tn * V);
+}
+
+/// The next-token log-probabilities of every row, by either path. With the cache, the first call
+/// feeds the rows whole (the prompt) and every later call only each row's newest token: a row must
+/// have grown by exactly one token since the previous call (after reorder(), if rows were reordered).
+template <class T>
+class NextToken {
+public:
+    /// `rows` sequences decoded with `model`, with or without a KvCache.
+    NextToken(nn::Gpt<T>& model, std::size_t rows, bool use_cache) : model_(model) {
+        if (use_cache) cache_.emplace(model, rows);
+    }
+    /// log p(next token | row) for every row.
+    std::vector<std::vector<double>> logprobs(const std::vector<Tokens>& rows) {
+        if (!cache_) return next_token_logprobs(model_, rows);
+        std::vector<Tokens> fresh;
+        for (const Tokens& row : rows)
+            fresh.push_back(cache_->length() == 0 ? row : Tokens{row.back()});
+        const Tensor<T> logits = cache_->append(fresh);
+        const std::size_t V = model_.config().vocab_size;
+        return log_softmax_rows(logits.data(), rows.size(), V, V);
+    }
+    /// Row i continues old row parents[i] (beam search); nothing to do without the cache.
+    void reorder(const std::vector<std::size_t>& parents) {
+        if (cache_) cache_->reorder(parents);
+    }
+
+private:
+    nn::Gpt<T>& model_;
+    std::optional<KvCache<T>> cache_;
+};
 
 /// Forbids tokens (sets -inf) by min_length and n-gram blocking.
 inline void apply_constraints(std::vector<double>& logp, const Tokens& reply, const Tokens& prompt, const Options& o) {
@@ -135,8 +181,9 @@ std::vector<Tokens> greedy_or_sample(nn::Gpt<T>& model, const std::vector<Tokens
     std::vector<Tokens> rows = prompts, replies(prompts.size());
     std::vector<bool> done(prompts.size(), false);
     const std::size_t limit = std::min(o.max_new_tokens, model.config().n_positions - prompts[0].size());
+    NextToken<T> next_token(model, rows.size(), o.use_cache);
     for (std::size_t step = 0; step < limit; ++step) {
-        auto logp = next_token_logprobs(model, rows);
+        auto logp = next_token.logprobs(rows);
         bool all_done = true;
         for (std::size_t b = 0; b < rows.size(); ++b) {
             if (done[b]) {
@@ -168,6 +215,7 @@ Tokens beam_search(nn::Gpt<T>& model, const Tokens& prompt, const Options& o) {
     std::vector<Hyp> beams{Hyp{}};
     std::vector<Hyp> finished;
     const std::size_t limit = std::min(o.max_new_tokens, model.config().n_positions - prompt.size());
+    NextToken<T> next_token(model, 1, o.use_cache);  // one row (the prompt) until the first expansion
     for (std::size_t step = 0; step < limit && !beams.empty(); ++step) {
         std::vector<Tokens> rows;
         for (const Hyp& h : beams) {
@@ -175,7 +223,7 @@ Tokens beam_search(nn::Gpt<T>& model, const Tokens& prompt, const Options& o) {
             row.insert(row.end(), h.reply.begin(), h.reply.end());
             rows.push_back(std::move(row));
         }
-        auto logp = next_token_logprobs(model, rows);
+        auto logp = next_token.logprobs(rows);
         struct Candidate {
             double logp;
             std::size_t beam;
@@ -191,6 +239,7 @@ Tokens beam_search(nn::Gpt<T>& model, const Tokens& prompt, const Options& o) {
             return a.logp > b.logp || (a.logp == b.logp && (a.beam < b.beam || (a.beam == b.beam && a.token < b.token)));
         });
         std::vector<Hyp> next;
+        std::vector<std::size_t> parents;  // next[i] extends beams[parents[i]]: the cache rows follow
         for (const Candidate& c : candidates) {
             if (next.size() >= o.beam_size) break;
             Hyp h{beams[c.beam].reply, c.logp};
@@ -200,8 +249,10 @@ Tokens beam_search(nn::Gpt<T>& model, const Tokens& prompt, const Options& o) {
             }
             h.reply.push_back(c.token);
             next.push_back(std::move(h));
+            parents.push_back(c.beam);
         }
         beams = std::move(next);
+        next_token.reorder(parents);
         if (finished.size() >= o.beam_size) break;
     }
     for (const Hyp& h : beams) finished.push_back(h);  // hit the length limit
