@@ -14,6 +14,19 @@
 
 namespace cringe::bench {
 
+/// A model configuration of the benchmarks, with the batch a training step or a decoding run uses.
+struct ModelConfig {
+    const char* name;
+    std::size_t vocab, d_model, layers, heads, seq, batch;
+};
+
+/// docs/performance.md, the configs table (the decoding benchmark runs the first two).
+constexpr ModelConfig kModelConfigs[] = {
+    {"tiny", 64, 64, 2, 4, 32, 16},
+    {"small", 256, 128, 4, 4, 64, 16},
+    {"medium", 512, 256, 4, 8, 128, 8},
+};
+
 /// A tensor of N(0, scale^2) values from a seeded Rng (the same figures on every run).
 template <class T>
 Tensor<T> random_tensor(const Shape& shape, Rng& rng, double scale = 1.0) {

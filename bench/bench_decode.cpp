@@ -22,16 +22,7 @@ using namespace cringe;
 using cringe::bench::dtype_name;
 using cringe::bench::peak_rss_mib;
 
-struct DecodeConfig {
-    const char* name;
-    std::size_t vocab, d_model, layers, heads, seq, batch;
-};
-
-// the model configs of bench_train_step.cpp (docs/performance.md, the configs table)
-constexpr DecodeConfig kDecodeConfigs[] = {
-    {"tiny", 64, 64, 2, 4, 32, 16},
-    {"small", 256, 128, 4, 4, 64, 16},
-};
+using DecodeConfig = cringe::bench::ModelConfig;
 
 template <class T>
 void decode(benchmark::State& state, const DecodeConfig& c, bool use_cache) {
@@ -64,12 +55,14 @@ void decode(benchmark::State& state, const DecodeConfig& c, bool use_cache) {
 
 template <class T>
 void register_all() {
-    for (const DecodeConfig& c : kDecodeConfigs)
+    for (const DecodeConfig& c : cringe::bench::kModelConfigs) {
+        if (std::string(c.name) == "medium") continue;  // tiny and small (docs/performance.md, section 8)
         for (bool use_cache : {true, false}) {
             const std::string name = std::string("decode/") + c.name + "/" + dtype_name<T>() + (use_cache ? "/cache" : "/full");
             benchmark::RegisterBenchmark(name.c_str(), [&c, use_cache](benchmark::State& s) { decode<T>(s, c, use_cache); })
                 ->Unit(benchmark::kMillisecond);
         }
+    }
 }
 
 }  // namespace

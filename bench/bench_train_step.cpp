@@ -27,17 +27,7 @@ using cringe::bench::dtype_name;
 using cringe::bench::peak_rss_mib;
 using cringe::bench::rate;
 
-struct BenchConfig {
-    const char* name;
-    std::size_t vocab, d_model, layers, heads, seq, batch;
-};
-
-// docs/performance.md, the configs table
-constexpr BenchConfig kConfigs[] = {
-    {"tiny", 64, 64, 2, 4, 32, 16},
-    {"small", 256, 128, 4, 4, 64, 16},
-    {"medium", 512, 256, 4, 8, 128, 8},
-};
+using BenchConfig = cringe::bench::ModelConfig;
 
 /// 6 x (weight-matrix parameters incl. the LM head) x tokens + 12 x layers x B x T^2 x d.
 double model_gflop(const BenchConfig& c) {
@@ -114,7 +104,7 @@ void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, in
 template <class T>
 void register_all() {
     const std::string dt = dtype_name<T>();
-    for (const BenchConfig& c : kConfigs) {
+    for (const BenchConfig& c : cringe::bench::kModelConfigs) {
         const std::string prefix = std::string("train_step/") + c.name + "/" + dt + "/";
         auto add = [&](const char* loss_name, auto policy, int label) {
             auto* b = benchmark::RegisterBenchmark((prefix + loss_name).c_str(),

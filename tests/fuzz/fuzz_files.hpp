@@ -10,7 +10,21 @@
 #include <string>
 #include <string_view>
 
+#include <cringe/nn/gpt_config.hpp>
+
 namespace cringe_fuzz {
+
+/// The tiny model whose files the harnesses corrupt: vocabulary 5, 4 positions, width 4, one layer,
+/// two heads (the same numbers as the checkpoint harness's default config.json).
+inline cringe::nn::GptConfig tiny_config() {
+    cringe::nn::GptConfig config;
+    config.vocab_size = 5;
+    config.n_positions = 4;
+    config.n_embd = 4;
+    config.n_layer = 1;
+    config.n_head = 2;
+    return config;
+}
 
 /// A directory of its own for this fuzzing process, under the system's temporary directory.
 inline std::filesystem::path scratch_dir(const std::string& name) {

@@ -24,13 +24,7 @@ inline constexpr std::string_view kSeparator = "\n#model.safetensors\n";
 inline const std::string& tiny_weights() {
     static const std::string bytes = [] {
         const auto dir = scratch_dir("pretrained-template");
-        cringe::nn::GptConfig config;
-        config.vocab_size = 5;
-        config.n_positions = 4;
-        config.n_embd = 4;
-        config.n_layer = 1;
-        config.n_head = 2;
-        cringe::io::save_pretrained(cringe::nn::Gpt<float>(config, 1), dir);
+        cringe::io::save_pretrained(cringe::nn::Gpt<float>(tiny_config(), 1), dir);
         return read_bytes(dir / "model.safetensors");
     }();
     return bytes;

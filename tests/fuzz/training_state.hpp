@@ -25,16 +25,6 @@
 namespace cringe_fuzz::training_state {
 using T = float;
 
-inline cringe::nn::GptConfig tiny_config() {
-    cringe::nn::GptConfig config;
-    config.vocab_size = 5;
-    config.n_positions = 4;
-    config.n_embd = 4;
-    config.n_layer = 1;
-    config.n_head = 2;
-    return config;
-}
-
 inline std::vector<cringe::Parameter<T>*> pointers(cringe::nn::Gpt<T>& model) {
     std::vector<cringe::Parameter<T>*> out;
     for (auto& p : model.parameters()) out.push_back(&p);
