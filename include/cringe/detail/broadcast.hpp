@@ -103,7 +103,8 @@ BroadcastKind broadcast_kind(const SA& a, const SB& b) {
 
 /// THE broadcast loop: calls visit(i, ia, ib) for every element i of `out` (the broadcast of shapes
 /// a and b, from broadcast_shapes), in order, with ia and ib the flat offsets of the elements of a
-/// and b that line up with it.
+/// and b that line up with it. (broadcast_apply and the product backward below repeat its three
+/// paths by hand, for speed.)
 template <class SA, class SB, class Visit>
 void for_each_broadcast(const SA& a, const SB& b, const Shape& out, Visit&& visit) {
     switch (broadcast_kind(a, b)) {
@@ -122,7 +123,10 @@ void for_each_broadcast(const SA& a, const SB& b, const Shape& out, Visit&& visi
 }
 
 /// The forward of a broadcasting binary op: result[i] = f(a[ia], b[ib]) over the broadcast shape
-/// (ShapeError naming `op` when the shapes do not broadcast).
+/// (ShapeError naming `op` when the shapes do not broadcast). The three paths of for_each_broadcast
+/// are written out here and in the product backward below: these are the hot loops of every binary
+/// op, and GCC 12 at -O2 does not inline a visitor into all three paths (measured: mul forward and
+/// backward 1.5-1.9x slower through for_each_broadcast).
 template <class T, class F>
 Tensor<T> broadcast_apply(const Tensor<T>& a, const Tensor<T>& b, const char* op, F f) {
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
@@ -130,7 +134,20 @@ Tensor<T> broadcast_apply(const Tensor<T>& a, const Tensor<T>& b, const char* op
     const T* pa = a.data();
     const T* pb = b.data();
     T* po = out.data();
-    for_each_broadcast(a.shape(), b.shape(), shape, [&](std::size_t i, std::size_t ia, std::size_t ib) { po[i] = f(pa[ia], pb[ib]); });
+    switch (broadcast_kind(a.shape(), b.shape())) {
+        case BroadcastKind::same:
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+            break;
+        case BroadcastKind::suffix: {
+            const std::size_t block = b.size();
+            for (std::size_t r = 0, rows = a.size() / block; r < rows; ++r)
+                for (std::size_t j = 0; j < block; ++j) po[r * block + j] = f(pa[r * block + j], pb[j]);
+            break;
+        }
+        case BroadcastKind::general:
+            for_each_broadcast_strided(a.shape(), b.shape(), shape,
+                                       [&](std::size_t i, std::size_t ia, std::size_t ib) { po[i] = f(pa[ia], pb[ib]); });
+    }
     return out;
 }
 
@@ -188,10 +205,29 @@ void add_sum_to_shape(Tape<T>& tape, const Node<T>& node, TermA term_a, TermB te
     const T* pa = a.data();
     const T* pb = b.data();
     const T* pg = node.adjoint.data();
-    for_each_broadcast(a.shape(), b.shape(), to_shape(node.adjoint.shape()), [&](std::size_t i, std::size_t ia, std::size_t ib) {
-        if (want_a) grad_a[ia] += term_a(pg[i], pa[ia], pb[ib]);
-        if (want_b) grad_b[ib] += term_b(pg[i], pa[ia], pb[ib]);
-    });
+    switch (broadcast_kind(a.shape(), b.shape())) {  // the paths of for_each_broadcast, written out (see broadcast_apply)
+        case BroadcastKind::same:
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) {
+                if (want_a) grad_a[i] += term_a(pg[i], pa[i], pb[i]);
+                if (want_b) grad_b[i] += term_b(pg[i], pa[i], pb[i]);
+            }
+            break;
+        case BroadcastKind::suffix: {
+            const std::size_t block = b.size();
+            for (std::size_t r = 0, rows = a.size() / block; r < rows; ++r)
+                for (std::size_t j = 0; j < block; ++j) {
+                    const std::size_t i = r * block + j;
+                    if (want_a) grad_a[i] += term_a(pg[i], pa[i], pb[j]);
+                    if (want_b) grad_b[j] += term_b(pg[i], pa[i], pb[j]);
+                }
+            break;
+        }
+        case BroadcastKind::general:
+            for_each_broadcast_strided(a.shape(), b.shape(), to_shape(node.adjoint.shape()), [&](std::size_t i, std::size_t ia, std::size_t ib) {
+                if (want_a) grad_a[ia] += term_a(pg[i], pa[ia], pb[ib]);
+                if (want_b) grad_b[ib] += term_b(pg[i], pa[ia], pb[ib]);
+            });
+    }
 }
 
 }  // namespace detail
