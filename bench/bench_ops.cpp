@@ -7,7 +7,9 @@
 //   matmul/eigen/<dtype>/<n>    the three GEMMs the tape performs, C = A B, dA = G B^T, dB = A^T G,
 //                               through Eigen::Map over preallocated buffers (the floor)
 //   elementwise/...             tanh(x*y + x), 1e5 elements, fwd+bwd; tape vs a hand-fused Eigen loop
-//   add/...                     x [1024,512] + bias [512] (broadcast) vs x + y (same shape), fwd+bwd
+//   add/..., mul/...            x [1024,512] with y [1024,512] (same shape), [512] (a bias, the suffix
+//                               path) or [1024,1] (a column, the general strided path), fwd+bwd
+//   masked_fill                 a causal [T,T] mask over scores [B,H,T,T] = [16,4,64,64], fwd+bwd
 //   softmax, layer_norm, gelu, permute: the model's other ops at the sizes the model uses them
 // GFLOP/s counters count 2 n^3 per GEMM (3 GEMMs per fwd+bwd).
 #include <cmath>
@@ -118,23 +120,48 @@ void elementwise_eigen(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kElementwise));
 }
 
-/// x [rows, cols] + other, other either [cols] (a bias: the broadcast path) or [rows, cols].
-template <class T, bool kBias>
-void add_tape(benchmark::State& state) {
+/// How the second operand of a broadcast benchmark lines up with x [rows, cols].
+enum class Other { same_shape, bias, column };
+
+/// x [rows, cols] op other, other [rows, cols] (same shape), [cols] (a bias: the suffix path) or
+/// [rows, 1] (a column: the general strided path); forward and backward.
+template <class T, Other kOther, bool kMul>
+void binary_tape(benchmark::State& state) {
     const std::size_t rows = 1024, cols = 512;
     Rng rng(3);
     const Tensor<T> X = random_tensor<T>({rows, cols}, rng);
-    const Tensor<T> Y = kBias ? random_tensor<T>({cols}, rng) : random_tensor<T>({rows, cols}, rng);
+    const Shape other_shape = kOther == Other::same_shape ? Shape{rows, cols} : kOther == Other::bias ? Shape{cols} : Shape{rows, 1};
+    const Tensor<T> Y = random_tensor<T>(other_shape, rng);
     const Tensor<T> G = random_tensor<T>({rows, cols}, rng);
     Tape<T> tape;
     for (auto _ : state) {
         tape.clear();
         Var<T> x = tape.variable(X), y = tape.variable(Y);
-        Var<T> z = x + y;
+        Var<T> z = kMul ? mul(x, y) : add(x, y);
         tape.backward(z, G);
         benchmark::DoNotOptimize(tape.grad(y.index()).data());
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+}
+
+/// The causal mask of the small config's attention: a [T,T] mask over scores [B,H,T,T] = [16,4,64,64].
+template <class T>
+void masked_fill_tape(benchmark::State& state) {
+    const std::size_t B = 16, H = 4, Tn = 64;
+    Rng rng(8);
+    const Tensor<T> X = random_tensor<T>({B, H, Tn, Tn}, rng), G = random_tensor<T>({B, H, Tn, Tn}, rng);
+    Mask causal = Mask::from_shape({Tn, Tn});
+    for (std::size_t i = 0; i < Tn; ++i)
+        for (std::size_t j = 0; j < Tn; ++j) causal(i, j) = j > i;
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X);
+        Var<T> y = masked_fill(x, causal, T(-1e9));
+        tape.backward(y, G);
+        benchmark::DoNotOptimize(tape.grad(x.index()).data());
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * B * H * Tn * Tn));
 }
 
 template <class T>
@@ -215,8 +242,13 @@ void register_all() {
     }
     benchmark::RegisterBenchmark(("elementwise/eigen/" + dt).c_str(), elementwise_eigen<T>)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("elementwise/tape/" + dt).c_str(), elementwise_tape<T>)->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("add/same_shape/" + dt).c_str(), add_tape<T, false>)->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("add/bias_broadcast/" + dt).c_str(), add_tape<T, true>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("add/same_shape/" + dt).c_str(), binary_tape<T, Other::same_shape, false>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("add/bias_broadcast/" + dt).c_str(), binary_tape<T, Other::bias, false>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("add/column_broadcast/" + dt).c_str(), binary_tape<T, Other::column, false>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("mul/same_shape/" + dt).c_str(), binary_tape<T, Other::same_shape, true>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("mul/bias_broadcast/" + dt).c_str(), binary_tape<T, Other::bias, true>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("mul/column_broadcast/" + dt).c_str(), binary_tape<T, Other::column, true>)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("masked_fill/16x4x64x64/" + dt).c_str(), masked_fill_tape<T>)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("softmax/64x512/" + dt).c_str(), softmax_tape<T>)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("layer_norm/1024x256/" + dt).c_str(), layer_norm_tape<T>)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("gelu/1024x512/" + dt).c_str(), gelu_tape<T>)->Unit(benchmark::kMicrosecond);

@@ -4,7 +4,8 @@
 // shapes, reshaping and views; the hot loops (matrix products, transcendental math, reductions)
 // run through Eigen::Map over the same buffer (docs/design.md, "Decisions": xtensor's scalar tanh is ~60x slower than
 // Eigen's vectorised one, and its lazy keep_dims reductions are buggy in 0.24.3). Nothing in cringe
-// stores a lazy expression: every tensor here owns its values.
+// stores a lazy expression: every tensor here owns its values. Broadcasting (broadcast_shapes,
+// sum_to_shape) lives with the ops that use it, in detail/broadcast.hpp.
 #pragma once
 
 #include <algorithm>
@@ -85,80 +86,6 @@ template <class To, class From>
 Tensor<To> tensor_cast(const Tensor<From>& x) {
     Tensor<To> out(x.shape());
     std::transform(x.begin(), x.end(), out.begin(), [](const From& v) { return To(v); });
-    return out;
-}
-
-/// Shape of the result of broadcasting a and b (numpy rules), or throws naming `op`.
-template <class SA, class SB>
-Shape broadcast_shapes(const SA& a, const SB& b, const char* op) {
-    const std::size_t rank = std::max(a.size(), b.size());
-    Shape out(rank);
-    for (std::size_t i = 0; i < rank; ++i) {
-        const std::size_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-        const std::size_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-        if (da != db && da != 1 && db != 1)
-            throw ShapeError(cat(op, ": shapes ", shape_str(a), " and ", shape_str(b),
-                                 " do not broadcast (dimension ", i, ": ", da, " vs ", db,
-                                 "); expected equal sizes or 1"));
-        out[i] = da == 1 ? db : da;
-    }
-    return out;
-}
-
-/// Row-major strides of `shape` aligned to a broadcast result of rank `rank`: a broadcast
-/// (size-1 or missing) dimension gets stride 0, so indexing with the result's multi-index reads
-/// the right element of the smaller tensor.
-template <class S>
-std::vector<std::size_t> broadcast_strides(const S& shape, std::size_t rank) {
-    std::vector<std::size_t> strides(rank, 0);
-    std::size_t stride = 1;
-    for (std::size_t i = shape.size(); i-- > 0;) {
-        const std::size_t out_axis = i + (rank - shape.size());
-        strides[out_axis] = shape[i] == 1 ? 0 : stride;
-        stride *= shape[i];
-    }
-    return strides;
-}
-
-/// Calls visit(out_index, a_index, b_index) for every element of the broadcast of shapes a and b
-/// (flat offsets). Used by binary ops (forward) and by their backward (reduce to input shape).
-template <class SA, class SB, class Visit>
-void for_each_broadcast(const SA& a, const SB& b, const Shape& out, Visit&& visit) {
-    const std::size_t rank = out.size();
-    const auto sa = broadcast_strides(a, rank);
-    const auto sb = broadcast_strides(b, rank);
-    const std::size_t total = numel(out);
-    if (rank == 0) {
-        visit(std::size_t{0}, std::size_t{0}, std::size_t{0});
-        return;
-    }
-    // Odometer over the output's multi-index; the innermost axis is a tight loop.
-    std::vector<std::size_t> index(rank, 0);
-    std::size_t ia = 0, ib = 0;
-    const std::size_t inner = out[rank - 1];
-    for (std::size_t flat = 0; flat < total; flat += inner) {
-        for (std::size_t j = 0; j < inner; ++j) visit(flat + j, ia + j * sa[rank - 1], ib + j * sb[rank - 1]);
-        for (std::size_t axis = rank - 1; axis-- > 0;) {
-            ++index[axis];
-            ia += sa[axis];
-            ib += sb[axis];
-            if (index[axis] < out[axis]) break;
-            ia -= sa[axis] * out[axis];
-            ib -= sb[axis] * out[axis];
-            index[axis] = 0;
-        }
-    }
-}
-
-/// Sums a tensor of the broadcast shape `from` back to `to` (the backward of broadcasting).
-template <class T>
-Tensor<T> sum_to_shape(const Tensor<T>& grad, const Shape& to) {
-    const Shape from = to_shape(grad.shape());
-    if (from == to) return grad;
-    Tensor<T> out = zeros<T>(to);
-    T* o = out.data();
-    const T* g = grad.data();
-    for_each_broadcast(from, to, from, [&](std::size_t i, std::size_t, std::size_t j) { o[j] += g[i]; });
     return out;
 }
 

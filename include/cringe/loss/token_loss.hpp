@@ -55,11 +55,14 @@ struct TermWeights {
 };
 
 /// Records a scalar loss whose gradient w.r.t. `logits` is already known (G, same shape).
+/// Backward: grad_logits += grad * G (grad: the incoming gradient, one number).
 template <class T>
 Var<T> record_fused_loss(const char* name, const Var<T>& logits, T value, Tensor<T> gradient, Where where) {
     return logits.tape().record(name, scalar_tensor(value), {logits}, [G = std::move(gradient)](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
-        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(G) * node.adjoint();
+        if (!tape.wants_grad(in)) return;
+        const T& grad = node.adjoint();
+        flat(tape.adjoint(in)) += flat(G) * grad;  // grad_logits += grad * G
     }, where);
 }
 

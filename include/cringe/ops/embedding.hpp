@@ -16,8 +16,8 @@ inline void check_ids(const IdTensor& ids, std::size_t limit, const char* op, co
 }
 }  // namespace detail
 
-/// Rows of `weight` [V,C] picked by `ids` [...] -> [..., C].
-/// Backward: dweight[ids[i]] += g[i] (a row used twice receives both contributions).
+/// Rows of `weight` [V,C] picked by `ids` [...] -> result [..., C].
+/// Backward: grad_weight[ids[i]] += grad[i] (a row used twice receives both contributions).
 template <class T>
 Var<T> embedding(const Var<T>& weight, const IdTensor& ids, Where where = Where::current()) {
     const auto& ws = weight.value().shape();
@@ -32,14 +32,15 @@ Var<T> embedding(const Var<T>& weight, const IdTensor& ids, Where where = Where:
     return weight.tape().record("embedding", std::move(out), {weight}, [ids, C](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* gw = tape.adjoint(in).data();
+        const T* grad = node.adjoint.data();
+        T* grad_weight = tape.adjoint(in).data();
         const Eigen::Index c = static_cast<Eigen::Index>(C);
         for (std::size_t i = 0; i < ids.size(); ++i)
-            ArrayMap<T>(gw + static_cast<std::size_t>(ids.data()[i]) * C, c) += ConstArrayMap<T>(node.adjoint.data() + i * C, c);
+            ArrayMap<T>(grad_weight + static_cast<std::size_t>(ids.data()[i]) * C, c) += ConstArrayMap<T>(grad + i * C, c);
     }, where);
 }
 
-/// out[...] = x[..., ids[...]] for x [..., V] and ids [...]. Backward: dx[..., ids] += g.
+/// result[...] = x[..., ids[...]] for x [..., V] and ids [...]. Backward: grad_x[..., ids] += grad.
 template <class T>
 Var<T> gather_last(const Var<T>& x, const IdTensor& ids, Where where = Where::current()) {
     const auto& xs = x.value().shape();
@@ -53,8 +54,9 @@ Var<T> gather_last(const Var<T>& x, const IdTensor& ids, Where where = Where::cu
     return x.tape().record("gather_last", std::move(out), {x}, [ids, V](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* gx = tape.adjoint(in).data();
-        for (std::size_t i = 0; i < ids.size(); ++i) gx[i * V + static_cast<std::size_t>(ids.data()[i])] += node.adjoint.data()[i];
+        const T* grad = node.adjoint.data();
+        T* grad_x = tape.adjoint(in).data();
+        for (std::size_t i = 0; i < ids.size(); ++i) grad_x[i * V + static_cast<std::size_t>(ids.data()[i])] += grad[i];
     }, where);
 }
 

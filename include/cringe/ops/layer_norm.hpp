@@ -1,12 +1,12 @@
 // cringe/ops/layer_norm.hpp - layer normalisation over the last axis with an affine map, fused.
 //
-// Shapes: x [..., C], weight [C], bias [C] -> y [..., C].
+// Shapes: x [..., C], weight [C], bias [C] -> result [..., C].
 // Forward per row:  mu = mean(x),  rstd = 1/sqrt(var(x) + eps),  xhat = (x - mu) rstd,
-//                   y = xhat * weight + bias          (biased variance, as PyTorch/GPT-2)
-// Backward per row (g = dL/dy):
-//   dbias   += g                     dweight += g * xhat
-//   dxhat    = g * weight
-//   dx      += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+//                   result = xhat * weight + bias     (biased variance, as PyTorch/GPT-2)
+// Backward per row (grad = d loss / d result; grad_weight and grad_bias sum over the rows):
+//   grad_bias   += grad                grad_weight += grad * xhat
+//   grad_xhat    = grad * weight
+//   grad_x      += rstd * (grad_xhat - mean(grad_xhat) - xhat * mean(grad_xhat * xhat))
 // (The last line is the derivative of xhat through mu and rstd, collected into two row means.)
 #pragma once
 
@@ -47,18 +47,18 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, dou
         [xhat = std::move(xhat), rstd = std::move(rstd), rows, C, c](Tape<T>& tape, const Node<T>& node) {
             const std::size_t ix = node.inputs[0], iw = node.inputs[1], ib = node.inputs[2];
             ConstArrayMap<T> weight_value(tape.value(iw).data(), c);
-            T* gx = tape.wants_grad(ix) ? tape.adjoint(ix).data() : nullptr;
-            T* gw = tape.wants_grad(iw) ? tape.adjoint(iw).data() : nullptr;
-            T* gb = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
-            for (std::size_t r = 0; r < rows; ++r) {
-                ConstArrayMap<T> g(node.adjoint.data() + r * C, c), xh(xhat.data() + r * C, c);
-                if (gb) ArrayMap<T>(gb, c) += g;
-                if (gw) ArrayMap<T>(gw, c) += g * xh;
-                if (gx) {
-                    const Eigen::Array<T, Eigen::Dynamic, 1> dxhat = g * weight_value;
-                    const T mean_dxhat = dxhat.mean();
-                    const T mean_dxhat_xhat = (dxhat * xh).mean();
-                    ArrayMap<T>(gx + r * C, c) += rstd[r] * (dxhat - mean_dxhat - xh * mean_dxhat_xhat);
+            T* grad_x = tape.wants_grad(ix) ? tape.adjoint(ix).data() : nullptr;
+            T* grad_weight = tape.wants_grad(iw) ? tape.adjoint(iw).data() : nullptr;
+            T* grad_bias = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
+            for (std::size_t r = 0; r < rows; ++r) {  // row r of grad, xhat and grad_x
+                ConstArrayMap<T> grad(node.adjoint.data() + r * C, c), xhat_r(xhat.data() + r * C, c);
+                if (grad_bias) ArrayMap<T>(grad_bias, c) += grad;
+                if (grad_weight) ArrayMap<T>(grad_weight, c) += grad * xhat_r;
+                if (grad_x) {
+                    const Eigen::Array<T, Eigen::Dynamic, 1> grad_xhat = grad * weight_value;
+                    const T mean_grad_xhat = grad_xhat.mean();
+                    const T mean_grad_xhat_xhat = (grad_xhat * xhat_r).mean();
+                    ArrayMap<T>(grad_x + r * C, c) += rstd[r] * (grad_xhat - mean_grad_xhat - xhat_r * mean_grad_xhat_xhat);
                 }
             }
         }, where);

@@ -1,6 +1,7 @@
 // cringe/ops/mask.hpp - masked_fill (causal attention masks) and dropout.
 #pragma once
 
+#include "../detail/broadcast.hpp"
 #include "../rng.hpp"
 #include "../tape.hpp"
 
@@ -9,8 +10,8 @@ namespace cringe {
 /// A boolean tensor: true where an element is masked.
 using Mask = xt::xarray<bool, xt::layout_type::row_major>;
 
-/// out = mask ? value : x, with `mask` broadcastable to x's shape (e.g. a [T,T] causal mask over
-/// [B,H,T,T] scores). Backward: the filled positions are constants, so dx += g where !mask.
+/// result = mask ? value : x, with `mask` broadcastable to x's shape (e.g. a [T,T] causal mask over
+/// [B,H,T,T] scores). Backward: the filled positions are constants, so grad_x += grad where !mask.
 template <class T>
 Var<T> masked_fill(const Var<T>& x, const Mask& mask, T value, Where where = Where::current()) {
     const Shape xs = x.shape();
@@ -18,28 +19,24 @@ Var<T> masked_fill(const Var<T>& x, const Mask& mask, T value, Where where = Whe
     if (out_shape != xs)
         throw ShapeError(cat("masked_fill: mask ", shape_str(mask.shape()), " does not broadcast to x ",
                              shape_str(xs), " without growing it; expected a mask broadcastable to x"));
-    std::vector<std::uint8_t> keep(x.size());
-    const std::size_t block = mask.size();
-    const bool suffix = mask.dimension() <= xs.size() && std::equal(mask.shape().begin(), mask.shape().end(), xs.end() - static_cast<long>(mask.dimension()));
-    if (suffix)  // the usual case: a [T,T] mask repeated over [B,H,T,T]
-        for (std::size_t i = 0; i < keep.size(); ++i) keep[i] = !mask.data()[i % block];
-    else
-        for_each_broadcast(xs, mask.shape(), xs, [&](std::size_t i, std::size_t, std::size_t m) { keep[i] = !mask.data()[m]; });
+    std::vector<std::uint8_t> keep(x.size());  // !mask, broadcast to x's shape
+    detail::for_each_broadcast(xs, mask.shape(), xs, [&](std::size_t i, std::size_t, std::size_t m) { keep[i] = !mask.data()[m]; });
     Tensor<T> out = x.value();
     for (std::size_t i = 0; i < keep.size(); ++i)
         if (!keep[i]) out.data()[i] = value;
     return x.tape().record("masked_fill", std::move(out), {x}, [keep = std::move(keep)](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* gx = tape.adjoint(in).data();
+        const T* grad = node.adjoint.data();
+        T* grad_x = tape.adjoint(in).data();
         for (std::size_t i = 0; i < keep.size(); ++i)
-            if (keep[i]) gx[i] += node.adjoint.data()[i];
+            if (keep[i]) grad_x[i] += grad[i];
     }, where);
 }
 
 /// Inverted dropout: each element is zeroed with probability p and the rest scaled by 1/(1-p), so
 /// the expectation is unchanged. Identity (no node) when !training or p == 0.
-/// Backward: dx += g * mask / (1-p) with the same mask.
+/// Backward: grad_x += grad * keep / (1-p) with the same mask (`scale` = keep / (1-p)).
 template <class T>
 Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training = true, Where where = Where::current()) {
     if (!(p >= 0.0 && p < 1.0)) throw ValueError(cat("dropout: p is ", p, "; expected 0 <= p < 1"));
@@ -51,7 +48,8 @@ Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training = true, Where 
     flat(out) = flat(x.value()) * flat(scale);
     return x.tape().record("dropout", std::move(out), {x}, [scale = std::move(scale)](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
-        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(node.adjoint) * flat(scale);
+        const Tensor<T>& grad = node.adjoint;
+        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(grad) * flat(scale);  // grad_x += grad * scale
     }, where);
 }
 

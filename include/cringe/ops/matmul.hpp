@@ -6,11 +6,12 @@
 //   a [...,M,K]   x b [...,K,N]   -> [...,M,N]   (same leading dims: one GEMM per batch)
 // With b_transposed = true, b is given as [...,N,K] and the product is a @ b^T (attention's q k^T)
 // without copying a transpose.
-// Backward of C = A B:   dA += G B^T,   dB += A^T G   (summed over batches when b is shared)
-// Backward of C = A B^T: dA += G B,     dB += G^T A
+// Backward (grad: the incoming gradient, shaped like the result; matrix products per batch):
+//   result = a b:    grad_a += grad b^T,   grad_b += a^T grad   (summed over batches when b is shared)
+//   result = a b^T:  grad_a += grad b,     grad_b += grad^T a
 //
 // Zero sizes are ordinary cases, not errors: with K = 0 the product is an empty sum, so C is all
-// zeros and A [M,0], B [0,N] get (empty) zero gradients; with M, N or a batch dimension 0, C is
+// zeros and a [M,0], b [0,N] get (empty) zero gradients; with M, N or a batch dimension 0, C is
 // empty and every gradient is zero. The plan therefore takes M and the batch count from the
 // dimensions themselves, never by dividing an element count by a dimension that may be 0.
 #pragma once
@@ -89,22 +90,22 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         // Any zero size: every gradient entry is an empty sum, i.e. 0, which is what adjoints start at.
         if (plan.batches == 0 || plan.M == 0 || plan.K == 0 || plan.N == 0) return;
         const std::size_t ia = node.inputs[0], ib = node.inputs[1];
-        const T* av = tape.value(ia).data();
-        const T* bv = tape.value(ib).data();
-        T* ga = tape.wants_grad(ia) ? tape.adjoint(ia).data() : nullptr;
-        T* gb = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
-        for (std::size_t p = 0; p < plan.batches; ++p) {
-            ConstMatrixMap<T> G(node.adjoint.data() + p * plan.M * plan.N, m, n);
-            ConstMatrixMap<T> A(av + p * plan.M * plan.K, m, k);
+        const T* a_value = tape.value(ia).data();
+        const T* b_value = tape.value(ib).data();
+        T* grad_a = tape.wants_grad(ia) ? tape.adjoint(ia).data() : nullptr;
+        T* grad_b = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
+        for (std::size_t p = 0; p < plan.batches; ++p) {  // batch p: grad_p, a_p, b_p are its matrices
+            ConstMatrixMap<T> grad_p(node.adjoint.data() + p * plan.M * plan.N, m, n);
+            ConstMatrixMap<T> a_p(a_value + p * plan.M * plan.K, m, k);
             const std::size_t b_off = plan.b_shared ? 0 : p * plan.K * plan.N;
-            if (b_transposed) {  // C = A B^T with B [N,K]
-                ConstMatrixMap<T> B(bv + b_off, n, k);
-                if (ga) MatrixMap<T>(ga + p * plan.M * plan.K, m, k).noalias() += G * B;
-                if (gb) MatrixMap<T>(gb + b_off, n, k).noalias() += G.transpose() * A;
-            } else {             // C = A B with B [K,N]
-                ConstMatrixMap<T> B(bv + b_off, k, n);
-                if (ga) MatrixMap<T>(ga + p * plan.M * plan.K, m, k).noalias() += G * B.transpose();
-                if (gb) MatrixMap<T>(gb + b_off, k, n).noalias() += A.transpose() * G;
+            if (b_transposed) {  // result = a b^T with b [N,K]
+                ConstMatrixMap<T> b_p(b_value + b_off, n, k);
+                if (grad_a) MatrixMap<T>(grad_a + p * plan.M * plan.K, m, k).noalias() += grad_p * b_p;
+                if (grad_b) MatrixMap<T>(grad_b + b_off, n, k).noalias() += grad_p.transpose() * a_p;
+            } else {             // result = a b with b [K,N]
+                ConstMatrixMap<T> b_p(b_value + b_off, k, n);
+                if (grad_a) MatrixMap<T>(grad_a + p * plan.M * plan.K, m, k).noalias() += grad_p * b_p.transpose();
+                if (grad_b) MatrixMap<T>(grad_b + b_off, k, n).noalias() += a_p.transpose() * grad_p;
             }
         }
     }, where);

@@ -1,15 +1,18 @@
 // cringe/ops/reduce.hpp - sum, mean and max over axes.
 //
 // Shapes: x [..] reduced over `axes` -> the same shape with those axes set to 1 (keepdims) or removed.
-// Backward of sum: every input element contributed once, so dx[i] += g[out(i)] (broadcast back).
-// Backward of mean: the same divided by the number of reduced elements.
-// Backward of max: only the (first) arg-max received the output, so only it gets g. Kink at ties.
-// (torch.amax splits g evenly among tied maxima instead; torch.max(x, dim) gives it to one index.)
+// Backward (grad: the incoming gradient, shaped like the result; grad_x: x's gradient):
+//   sum:  every element of x contributed once, so grad_x += grad broadcast back to x's shape (the
+//         forward of sum with keepdims is sum_to_shape(x, kept shape), and this is its transpose).
+//   mean: the same divided by the number of reduced elements (a sum, then an affine).
+//   max:  only the (first) arg-max reached the result, so only it gets grad. Kink at ties.
+// (torch.amax splits grad evenly among tied maxima instead; torch.max(x, dim) gives it to one index.)
 // A slice holding a NaN has max NaN wherever the NaN sits, and the first NaN gets g (as PyTorch).
 #pragma once
 
 #include <algorithm>
 
+#include "../detail/broadcast.hpp"
 #include "../tape.hpp"
 
 namespace cringe {
@@ -46,22 +49,17 @@ Var<T> sum(const Var<T>& x, const std::vector<long>& axes = {}, bool keepdims = 
     for (long a : axes) reduced[normalize_axis(a, shape.size(), "sum")] = true;
     for (std::size_t i = 0; i < shape.size(); ++i)
         if (keepdims || !reduced[i]) out_shape.push_back(keep[i]);
-    Tensor<T> out = zeros<T>(keep);
-    const T* px = x.value().data();
-    T* po = out.data();
     const Shape xs = to_shape(shape);
-    if (keep.empty() || numel(keep) == 1) {
-        po[0] = flat(x.value()).sum();
-    } else {
-        for_each_broadcast(xs, keep, xs, [&](std::size_t i, std::size_t, std::size_t j) { po[j] += px[i]; });
-    }
+    // One number: Eigen's vectorised sum; otherwise the backward of broadcasting, run forward.
+    Tensor<T> out = numel(keep) == 1 ? scalar_tensor<T>(flat(x.value()).sum()) : sum_to_shape(x.value(), keep);
     out.reshape(out_shape);
     return x.tape().record("sum", std::move(out), {x}, [xs, keep](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* gx = tape.adjoint(in).data();
-        const T* g = node.adjoint.data();
-        for_each_broadcast(xs, keep, xs, [&](std::size_t i, std::size_t, std::size_t j) { gx[i] += g[j]; });
+        const T* grad = node.adjoint.data();
+        T* grad_x = tape.adjoint(in).data();
+        // grad_x += grad broadcast to x's shape (the result's shape with keepdims is `keep`)
+        detail::for_each_broadcast(xs, keep, xs, [&](std::size_t i, std::size_t, std::size_t j) { grad_x[i] += grad[j]; });
     }, where);
 }
 
@@ -74,7 +72,7 @@ Var<T> mean(const Var<T>& x, const std::vector<long>& axes = {}, bool keepdims =
     return sum(x, axes, keepdims, where) * (1.0 / static_cast<double>(count));
 }
 
-/// Maximum along one axis (NaN if the slice holds one). Backward routes g to the first arg-max of
+/// Maximum along one axis (NaN if the slice holds one). Backward routes grad to the first arg-max of
 /// each slice (or its first NaN).
 template <class T>
 Var<T> max(const Var<T>& x, long axis = -1, bool keepdims = false, Where where = Where::current()) {
@@ -105,8 +103,9 @@ Var<T> max(const Var<T>& x, long axis = -1, bool keepdims = false, Where where =
     return x.tape().record("max", std::move(out), {x}, [argmax](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* gx = tape.adjoint(in).data();
-        for (std::size_t k = 0; k < argmax.size(); ++k) gx[argmax[k]] += node.adjoint.data()[k];
+        const T* grad = node.adjoint.data();
+        T* grad_x = tape.adjoint(in).data();
+        for (std::size_t k = 0; k < argmax.size(); ++k) grad_x[argmax[k]] += grad[k];  // grad_x[argmax] += grad
     }, where);
 }
 

@@ -1,57 +1,15 @@
 // cringe/ops/shape.hpp - ops that move values without arithmetic: reshape, permute, transpose,
-// slice, concat. Their backward moves the gradient back the same way.
+// slice, concat. Their backward moves the incoming gradient `grad` back into grad_x the same way.
 #pragma once
 
 #include <numeric>
 
+#include "../detail/strided.hpp"
 #include "../tape.hpp"
 
 namespace cringe {
 
-namespace detail {
-/// out = x with its axes reordered (output axis i is input axis axes[i]), copied in output order.
-/// The innermost output axis is a tight loop; when it is also the input's innermost axis (the
-/// attention head split/merge, {0,2,1,3}) each run is one contiguous copy.
-template <class T>
-Tensor<T> permute_copy(const Tensor<T>& x, const Shape& axes) {
-    const std::size_t rank = axes.size();
-    const auto& in_shape = x.shape();
-    std::vector<std::size_t> in_strides(rank, 1);
-    for (std::size_t i = rank; i-- > 1;) in_strides[i - 1] = in_strides[i] * in_shape[i];
-    Shape out_shape(rank);
-    std::vector<std::size_t> strides(rank);  // input stride of each output axis
-    for (std::size_t i = 0; i < rank; ++i) {
-        out_shape[i] = in_shape[axes[i]];
-        strides[i] = in_strides[axes[i]];
-    }
-    Tensor<T> out = Tensor<T>::from_shape(out_shape);
-    if (out.size() == 0) return out;
-    if (rank == 0) {
-        out.data()[0] = x.data()[0];
-        return out;
-    }
-    const std::size_t inner = out_shape[rank - 1], inner_stride = strides[rank - 1];
-    std::vector<std::size_t> index(rank, 0);
-    std::size_t src = 0;
-    const T* px = x.data();
-    T* po = out.data();
-    for (std::size_t flat_out = 0; flat_out < out.size(); flat_out += inner) {
-        if (inner_stride == 1) std::copy_n(px + src, inner, po + flat_out);
-        else
-            for (std::size_t j = 0; j < inner; ++j) po[flat_out + j] = px[src + j * inner_stride];
-        for (std::size_t axis = rank - 1; axis-- > 0;) {  // odometer over the outer output axes
-            ++index[axis];
-            src += strides[axis];
-            if (index[axis] < out_shape[axis]) break;
-            src -= strides[axis] * out_shape[axis];
-            index[axis] = 0;
-        }
-    }
-    return out;
-}
-}  // namespace detail
-
-/// x [..] -> same values in `shape` (equal element counts). Backward: reshape g back.
+/// x [..] -> same values in `shape` (equal element counts). Backward: grad_x += reshape(grad, x.shape).
 template <class T>
 Var<T> reshape(const Var<T>& x, const Shape& shape, Where where = Where::current()) {
     if (numel(shape) != x.size())
@@ -61,11 +19,12 @@ Var<T> reshape(const Var<T>& x, const Shape& shape, Where where = Where::current
     out.reshape(shape);
     return x.tape().record("reshape", std::move(out), {x}, [](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
-        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(node.adjoint);  // same row-major order
+        const Tensor<T>& grad = node.adjoint;
+        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(grad);  // same row-major order
     }, where);
 }
 
-/// Output axis i is input axis axes[i]. Backward: permute g by the inverse permutation.
+/// Output axis i is input axis axes[i]. Backward: grad_x += permute(grad, inverse of axes).
 template <class T>
 Var<T> permute(const Var<T>& x, const Shape& axes, Where where = Where::current()) {
     const std::size_t rank = x.rank();
@@ -82,8 +41,8 @@ Var<T> permute(const Var<T>& x, const Shape& axes, Where where = Where::current(
     return x.tape().record("permute", std::move(out), {x}, [inverse](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        const Tensor<T> back = detail::permute_copy(node.adjoint, inverse);
-        flat(tape.adjoint(in)) += flat(back);
+        const Tensor<T> grad_permuted_back = detail::permute_copy(node.adjoint, inverse);
+        flat(tape.adjoint(in)) += flat(grad_permuted_back);
     }, where);
 }
 
@@ -97,7 +56,7 @@ Var<T> transpose(const Var<T>& x, long axis0 = -2, long axis1 = -1, Where where 
     return permute(x, axes, where);
 }
 
-/// x[..., start:stop, ...] along `axis`. Backward: g is added into that window of dx.
+/// x[..., start:stop, ...] along `axis`. Backward: grad_x[..., start:stop, ...] += grad.
 template <class T>
 Var<T> slice(const Var<T>& x, long axis, std::size_t start, std::size_t stop, Where where = Where::current()) {
     const std::size_t ax = normalize_axis(axis, x.rank(), "slice");
@@ -115,14 +74,15 @@ Var<T> slice(const Var<T>& x, long axis, std::size_t start, std::size_t stop, Wh
     return x.tape().record("slice", std::move(out), {x}, [s, start, width](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* gx = tape.adjoint(in).data();
-        const T* g = node.adjoint.data();
+        const T* grad = node.adjoint.data();
+        T* grad_x = tape.adjoint(in).data();
         for (std::size_t o = 0; o < s.outer; ++o)
-            for (std::size_t j = 0; j < width * s.inner; ++j) gx[(o * s.n + start) * s.inner + j] += g[o * width * s.inner + j];
+            for (std::size_t j = 0; j < width * s.inner; ++j) grad_x[(o * s.n + start) * s.inner + j] += grad[o * width * s.inner + j];
     }, where);
 }
 
-/// Joins tensors along `axis`; all other dimensions must agree. Backward: each input gets its window.
+/// Joins tensors along `axis`; all other dimensions must agree. Backward: grad_xs[k] += the window of
+/// grad that xs[k] filled.
 template <class T>
 Var<T> concat(const std::vector<Var<T>>& xs, long axis, Where where = Where::current()) {
     if (xs.empty()) throw ShapeError("concat: no inputs; expected at least one tensor");
@@ -151,14 +111,15 @@ Var<T> concat(const std::vector<Var<T>>& xs, long axis, Where where = Where::cur
         offset += w;
     }
     return xs[0].tape().record("concat", std::move(out), xs, [s, widths](Tape<T>& tape, const Node<T>& node) {
+        const T* grad = node.adjoint.data();
         std::size_t start = 0;  // of input k along the axis
         for (std::size_t k = 0; k < widths.size(); ++k) {
             const std::size_t in = node.inputs[k], w = widths[k];
             if (tape.wants_grad(in)) {
-                T* gx = tape.adjoint(in).data();
+                T* grad_x = tape.adjoint(in).data();  // the gradient of xs[k]
                 for (std::size_t o = 0; o < s.outer; ++o)
                     for (std::size_t j = 0; j < w * s.inner; ++j)
-                        gx[o * w * s.inner + j] += node.adjoint.data()[(o * s.n + start) * s.inner + j];
+                        grad_x[o * w * s.inner + j] += grad[(o * s.n + start) * s.inner + j];
             }
             start += w;
         }

@@ -9,10 +9,10 @@
 // exp results below the smallest normal number are flushed to exactly 0 (portable_exp.hpp), so that
 // masked entries are exactly 0 whatever the SIMD width.
 //
-// Backward (per slice, y the output, g the incoming gradient):
-//   softmax:      dx_i += y_i (g_i - sum_j g_j y_j)
-//   log_softmax:  dx_i += g_i - softmax_i * sum_j g_j
-//   logsumexp:    dx_i += g * softmax_i
+// Backward (per slice; result the output, grad the incoming gradient, grad_x x's gradient):
+//   softmax:      grad_x_i += result_i (grad_i - sum_j grad_j result_j)
+//   log_softmax:  grad_x_i += grad_i - softmax_i * sum_j grad_j      (softmax = e^result)
+//   logsumexp:    grad_x_i += grad * softmax_i                        (grad: one number per slice)
 // These are fused on purpose: composed from exp, sum and div, softmax overflows (exp(1e4) = inf) and
 // keeps three intermediate tensors on the tape (docs/autodiff.md, "Fused ops: layer_norm"). The
 // reductions loop over the buffer, never through a lazy xtensor keep_dims reduction, which gives wrong
@@ -22,33 +22,13 @@
 #include <cmath>
 #include <limits>
 
+#include "../detail/strided.hpp"
 #include "../tape.hpp"
 #include "portable_exp.hpp"
 
 namespace cringe {
 
 namespace detail {
-
-/// A slice of n elements with stride S (InnerStride<1> for the contiguous last axis, which Eigen
-/// vectorises; InnerStride<> with a run-time stride for the other axes).
-template <class T, class S>
-using Row = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, 0, S>;
-template <class T, class S>
-using ConstRow = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>, 0, S>;
-
-/// Calls f(stride) with a compile-time unit stride when the axis is the last one.
-template <class F>
-void with_stride(const AxisSplit& s, F f) {
-    if (s.inner == 1) f(Eigen::InnerStride<1>());
-    else f(Eigen::InnerStride<>(static_cast<Eigen::Index>(s.inner)));
-}
-
-/// Calls f(offset_of_first_element) for every slice along the split axis.
-template <class F>
-void for_each_slice(const AxisSplit& s, F f) {
-    for (std::size_t o = 0; o < s.outer; ++o)
-        for (std::size_t j = 0; j < s.inner; ++j) f(o * s.n * s.inner + j);
-}
 
 /// The shift of a slice: its maximum, or 0 when that is not finite (all -inf: exp(x - 0) = 0 gives
 /// lse = -inf; +inf or NaN present: the result is inf or NaN as it should be, never inf - inf).
@@ -109,30 +89,30 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
         static_cast<void>(reduced);  // only the logsumexp branch reads it (clang warns on an unused capture)
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* gx = tape.adjoint(in).data();
-        const T* xv = tape.value(in).data();
+        T* grad_x_data = tape.adjoint(in).data();
+        const T* x_value = tape.value(in).data();
         Eigen::Array<T, Eigen::Dynamic, 1> e_slice(n);  // exp of one slice
         with_stride(s, [&](auto stride) {
             using S = decltype(stride);
             for_each_slice(s, [&](std::size_t off) {
-                Row<T, S> dx(gx + off, n, stride);
+                Row<T, S> grad_x(grad_x_data + off, n, stride);
                 if constexpr (kind == SoftmaxKind::softmax) {
-                    ConstRow<T, S> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
-                    const T dot = (g * y).sum();
-                    dx += y * (g - dot);
+                    ConstRow<T, S> result(node.value.data() + off, n, stride), grad(node.adjoint.data() + off, n, stride);
+                    const T dot = (grad * result).sum();
+                    grad_x += result * (grad - dot);
                 } else if constexpr (kind == SoftmaxKind::log_softmax) {
-                    ConstRow<T, S> y(node.value.data() + off, n, stride), g(node.adjoint.data() + off, n, stride);
-                    e_slice = y.exp();
+                    ConstRow<T, S> result(node.value.data() + off, n, stride), grad(node.adjoint.data() + off, n, stride);
+                    e_slice = result.exp();
                     flush_exp_underflow(e_slice);
-                    dx += g - e_slice * g.sum();
+                    grad_x += grad - e_slice * grad.sum();
                 } else {  // logsumexp
-                    ConstRow<T, S> row(xv + off, n, stride);
-                    const T lse = node.value.data()[reduced(off)];
-                    const T g = node.adjoint.data()[reduced(off)];
-                    if (!is_finite(lse)) return;  // all -inf (no gradient), or inf/NaN inputs
-                    // softmax = exp(x - m) / s as in the forward, not exp(x - lse) (see the top).
-                    const T total = shifted_exp(row, slice_shift<T>(row), e_slice);
-                    dx += e_slice * (g / total);
+                    ConstRow<T, S> x_row(x_value + off, n, stride);
+                    const T result = node.value.data()[reduced(off)];
+                    const T grad = node.adjoint.data()[reduced(off)];
+                    if (!is_finite(result)) return;  // all -inf (no gradient), or inf/NaN inputs
+                    // softmax = exp(x - m) / s as in the forward, not exp(x - result) (see the top).
+                    const T total = shifted_exp(x_row, slice_shift<T>(x_row), e_slice);
+                    grad_x += e_slice * (grad / total);
                 }
             });
         });

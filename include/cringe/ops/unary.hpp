@@ -1,8 +1,9 @@
 // cringe/ops/unary.hpp - elementwise functions, defined as a table (one small struct per function).
 //
-// Each row gives the forward f(x) and the local derivative f'(x) written with x and the output y,
-// both as Eigen array expressions (vectorised exp/log/tanh; xtensor's scalar versions are ~60x slower).
-// Shapes: x [..] -> y [..]. Backward for every row: dx += g * f'(x, y).
+// Each row gives the forward f(x) and the local derivative f'(x) written with the input x and the
+// op's output `result`, both as Eigen array expressions (vectorised exp/log/tanh; xtensor's scalar
+// versions are ~60x slower).
+// Shapes: x [..] -> result [..]. Backward for every row: grad_x += grad * f'(x, result).
 #pragma once
 
 #include <type_traits>
@@ -18,70 +19,70 @@ namespace unary {
 /// The op's name on the tape.
 /// @fn template <class X> static auto cringe::unary::Exp::f(const X& x)
 /// The forward value.
-/// @fn template <class X, class Y> static auto cringe::unary::Exp::df(const X&, const Y& y)
-/// dy/dx from x and y.
+/// @fn template <class X, class Y> static auto cringe::unary::Exp::df(const X&, const Y& result)
+/// d result / dx from x and the result.
 
 /// Exponential.
-struct Exp {  // y = e^x, dy/dx = y
+struct Exp {  // result = e^x, d result/dx = result
     static constexpr const char* name = "exp";
     /// Results below the smallest normal number are set to 0, so exp(-inf) = 0 on every SIMD path
     /// (see portable_exp.hpp).
     static constexpr bool flush_underflow = true;
     template <class X> static auto f(const X& x) { return x.exp(); }
-    template <class X, class Y> static auto df(const X&, const Y& y) { return y; }
+    template <class X, class Y> static auto df(const X&, const Y& result) { return result; }
 };
 /// Natural logarithm.
-struct Log {  // y = ln x, dy/dx = 1/x
+struct Log {  // result = ln x, d result/dx = 1/x
     /// The op's name on the tape.
     static constexpr const char* name = "log";
     /// The forward value.
     template <class X> static auto f(const X& x) { return x.log(); }
-    /// dy/dx from x and y.
+    /// d result/dx from x and the result.
     template <class X, class Y> static auto df(const X& x, const Y&) { return x.inverse(); }
 };
 /// Square root.
-struct Sqrt {  // y = sqrt x, dy/dx = 1/(2y)
+struct Sqrt {  // result = sqrt x, d result/dx = 1/(2 result)
     /// The op's name on the tape.
     static constexpr const char* name = "sqrt";
     /// The forward value.
     template <class X> static auto f(const X& x) { return x.sqrt(); }
-    /// dy/dx from x and y.
-    template <class X, class Y> static auto df(const X&, const Y& y) { return (y * 2).inverse(); }
+    /// d result/dx from x and the result.
+    template <class X, class Y> static auto df(const X&, const Y& result) { return (result * 2).inverse(); }
 };
 /// Hyperbolic tangent.
-struct Tanh {  // y = tanh x, dy/dx = 1 - y^2
+struct Tanh {  // result = tanh x, d result/dx = 1 - result^2
     /// The op's name on the tape.
     static constexpr const char* name = "tanh";
     /// The forward value.
     template <class X> static auto f(const X& x) { return x.tanh(); }
-    /// dy/dx from x and y.
-    template <class X, class Y> static auto df(const X&, const Y& y) { return 1 - y * y; }
+    /// d result/dx from x and the result.
+    template <class X, class Y> static auto df(const X&, const Y& result) { return 1 - result * result; }
 };
 /// Logistic sigmoid.
-struct Sigmoid {  // y = 1/(1+e^-x), dy/dx = y(1-y)
+struct Sigmoid {  // result = 1/(1+e^-x), d result/dx = result (1 - result)
     /// The op's name on the tape.
     static constexpr const char* name = "sigmoid";
     /// The forward value.
     template <class X> static auto f(const X& x) { return (1 + (-x).exp()).inverse(); }
-    /// dy/dx from x and y.
-    template <class X, class Y> static auto df(const X&, const Y& y) { return y * (1 - y); }
+    /// d result/dx from x and the result.
+    template <class X, class Y> static auto df(const X&, const Y& result) { return result * (1 - result); }
 };
 /// Rectified linear unit.
-struct Relu {  // y = max(x, 0), dy/dx = [x > 0]; kink at 0
+struct Relu {  // result = max(x, 0), d result/dx = [x > 0]; kink at 0
     /// The op's name on the tape.
     static constexpr const char* name = "relu";
     /// The forward value.
     template <class X> static auto f(const X& x) { return x.max(typename X::Scalar(0)); }
-    /// dy/dx from x and y.
+    /// d result/dx from x and the result.
     template <class X, class Y> static auto df(const X& x, const Y&) {
         using S = typename X::Scalar;
         return (x > S(0)).select(X::Constant(x.size(), S(1)), X::Constant(x.size(), S(0)));
     }
 };
 /// GELU, tanh approximation as GPT-2 ("gelu_new"):
-///   y = x/2 (1 + tanh(u)),  u = c (x + 0.044715 x^3),  c = sqrt(2/pi)
-/// written with s = (1 + tanh u)/2, so y = x s and
-///   dy/dx = s + x/2 (1 - tanh^2 u) u' = s + 2 x s (1 - s) c (1 + 3 * 0.044715 x^2)
+///   result = x/2 (1 + tanh(u)),  u = c (x + 0.044715 x^3),  c = sqrt(2/pi)
+/// written with s = (1 + tanh u)/2, so result = x s and
+///   d result/dx = s + x/2 (1 - tanh^2 u) u' = s + 2 x s (1 - s) c (1 + 3 * 0.044715 x^2)
 /// For float, s comes from Eigen's vectorised tanh (its fastest path); for every other scalar from
 /// the identity s = 1/(1 + e^(-2u)): Eigen vectorises exp for double, while its double tanh is scalar
 /// libm (20 % of a float64 training step). Both are exact rewrites of the same function.
@@ -102,7 +103,7 @@ struct Gelu {
     // Lazy on purpose: s is computed twice per element instead of being stored, because a stored
     // full-size Eigen temporary is a fresh malloc (mmap above 128 KiB) and its page faults cost more
     // than the second tanh/exp. The expression holds only x (by value), so returning it is safe.
-    /// dy/dx from x.
+    /// d result/dx from x.
     template <class X, class Y> static auto df(const X& x, const Y&) {
         return half_one_plus_tanh(x) * (1 + 2 * c * x * (1 - half_one_plus_tanh(x)) * (1 + 3 * a * x.square()));
     }
@@ -110,7 +111,7 @@ struct Gelu {
 
 }  // namespace unary
 
-/// Applies one row of the table: y = Fn::f(x), backward dx += g * Fn::df(x, y).
+/// Applies one row of the table: result = Fn::f(x), backward grad_x += grad * Fn::df(x, result).
 template <class Fn, class T>
 Var<T> apply_unary(const Var<T>& x, Where where) {
     Tensor<T> out(x.value().shape());
@@ -119,7 +120,9 @@ Var<T> apply_unary(const Var<T>& x, Where where) {
     return x.tape().record(Fn::name, std::move(out), {x}, [](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        flat(tape.adjoint(in)) += flat(node.adjoint) * Fn::df(flat(tape.value(in)), flat(node.value));
+        const Tensor<T>& grad = node.adjoint;
+        const Tensor<T>& result = node.value;
+        flat(tape.adjoint(in)) += flat(grad) * Fn::df(flat(tape.value(in)), flat(result));  // grad_x += grad * f'(x, result)
     }, where);
 }
 
@@ -138,7 +141,7 @@ template <class T> Var<T> relu(const Var<T>& x, Where w = Where::current()) { re
 /// GPT-2's tanh GELU elementwise.
 template <class T> Var<T> gelu(const Var<T>& x, Where w = Where::current()) { return apply_unary<unary::Gelu>(x, w); }
 
-/// y = x^p for a plain exponent p. Backward: dx += g * p x^(p-1), and 0 when p = 0 (x^0 = 1 is
+/// result = x^p for a plain exponent p. Backward: grad_x += grad * p x^(p-1), and 0 when p = 0 (x^0 = 1 is
 /// constant; the formula would give 0 * 0^-1 = 0 * inf = NaN at x = 0). Same as PyTorch.
 template <class T>
 Var<T> pow(const Var<T>& x, double p, Where where = Where::current()) {
@@ -149,12 +152,12 @@ Var<T> pow(const Var<T>& x, double p, Where where = Where::current()) {
     return x.tape().record("pow", std::move(out), {x}, [exponent](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        const T* xv = tape.value(in).data();
-        const T* g = node.adjoint.data();
-        T* gx = tape.adjoint(in).data();
+        const T* x_value = tape.value(in).data();
+        const T* grad = node.adjoint.data();
+        T* grad_x = tape.adjoint(in).data();
         if (exponent == T(0)) return;  // d(x^0)/dx = 0 everywhere, including x = 0
         for (std::size_t i = 0; i < node.adjoint.size(); ++i)
-            gx[i] += g[i] * exponent * pow(xv[i], exponent - T(1));
+            grad_x[i] += grad[i] * exponent * pow(x_value[i], exponent - T(1));
     }, where);
 }
 
