@@ -48,7 +48,7 @@ void decode(benchmark::State& state, const DecodeConfig& c, bool use_cache) {
     };
     run();  // warm-up
     for (auto _ : state) run();
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * c.batch * new_tokens));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(c.batch * new_tokens));
     state.counters["new_tokens"] = static_cast<double>(new_tokens);
     state.counters["peak_RSS_MiB"] = peak_rss_mib();
 }

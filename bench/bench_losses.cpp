@@ -47,7 +47,7 @@ void loss_bench(benchmark::State& state, Policy policy, bool pairs) {
         tape.backward(out.loss);
         benchmark::DoNotOptimize(logits.grad.data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kB * kT));  // tokens
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kB * kT));  // tokens
 }
 
 template <class T>

@@ -100,7 +100,7 @@ void elementwise_tape(benchmark::State& state) {
         tape.backward(z, ones);
         benchmark::DoNotOptimize(tape.grad(x.index()).data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kElementwise));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kElementwise));
 }
 
 template <class T>
@@ -117,7 +117,7 @@ void elementwise_eigen(benchmark::State& state) {
         benchmark::DoNotOptimize(dY.data());
         benchmark::ClobberMemory();
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kElementwise));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kElementwise));
 }
 
 /// How the second operand of a broadcast benchmark lines up with x [rows, cols].
@@ -141,7 +141,7 @@ void binary_tape(benchmark::State& state) {
         tape.backward(z, G);
         benchmark::DoNotOptimize(tape.grad(y.index()).data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * cols));
 }
 
 /// The causal mask of the small config's attention: a [T,T] mask over scores [B,H,T,T] = [16,4,64,64].
@@ -161,7 +161,7 @@ void masked_fill_tape(benchmark::State& state) {
         tape.backward(y, G);
         benchmark::DoNotOptimize(tape.grad(x.index()).data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * B * H * Tn * Tn));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(B * H * Tn * Tn));
 }
 
 template <class T>
@@ -177,7 +177,7 @@ void softmax_tape(benchmark::State& state) {
         tape.backward(y, G);
         benchmark::DoNotOptimize(tape.grad(x.index()).data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * cols));
 }
 
 template <class T>
@@ -194,7 +194,7 @@ void layer_norm_tape(benchmark::State& state) {
         tape.backward(y, G);
         benchmark::DoNotOptimize(tape.grad(x.index()).data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * cols));
 }
 
 /// GELU on the small config's MLP activation [B*T, 4C] = [1024, 512].
@@ -211,7 +211,7 @@ void gelu_tape(benchmark::State& state) {
         tape.backward(y, G);
         benchmark::DoNotOptimize(tape.grad(x.index()).data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows * cols));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * cols));
 }
 
 /// The attention head split of the small config: [B,T,H,D] = [16,64,4,32] -> [B,H,T,D], fwd+bwd.
@@ -228,7 +228,7 @@ void permute_tape(benchmark::State& state) {
         tape.backward(y, G);
         benchmark::DoNotOptimize(tape.grad(x.index()).data());
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * numel(shape)));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(numel(shape)));
 }
 
 template <class T>

@@ -94,7 +94,7 @@ void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, in
     one_step();  // warm-up: the tape's node vector and the allocator reach their steady state
     const std::size_t nodes = tape.size();
     for (auto _ : state) one_step();
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * c.batch * c.seq));
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(c.batch * c.seq));
     state.counters["GFLOP/s"] = rate(model_gflop(c));
     state.counters["nodes"] = static_cast<double>(nodes);
     state.counters["params"] = static_cast<double>(model.parameter_count());
