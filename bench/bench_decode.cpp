@@ -56,7 +56,7 @@ void decode(benchmark::State& state, const DecodeConfig& c, bool use_cache) {
 template <class T>
 void register_all() {
     for (const DecodeConfig& c : cringe::bench::kModelConfigs) {
-        if (std::string(c.name) == "medium") continue;  // tiny and small (docs/performance.md, section 8)
+        if (std::string(c.name) == "medium") continue;  // tiny and small (docs/performance.md, "8. Decoding")
         for (bool use_cache : {true, false}) {
             const std::string name = std::string("decode/") + c.name + "/" + dtype_name<T>() + (use_cache ? "/cache" : "/full");
             benchmark::RegisterBenchmark(name.c_str(), [&c, use_cache](benchmark::State& s) { decode<T>(s, c, use_cache); })
