@@ -149,7 +149,7 @@ public:
         Rng rng = part_rng(seed, 1);
         for (std::size_t i = 0; i < options.pretrain; ++i)
             data.pretrain.push_back(chance(rng, options.pretrain_target_share) ? dialogue(rng, seen, options.pretrain_bad_rate)
-                                                                               : ChitChat::sample_example(rng));
+                                                                               : ChitChat::sample_dialogue(rng));
         // D0: prompts on seen topics; a share of them also gets a gold reply (a positive).
         rng = part_rng(seed, 2);
         std::set<std::string> distinct;
@@ -160,7 +160,7 @@ public:
         }
         rng = part_rng(seed, 3);
         for (std::size_t i = 0; i < options.unlabeled; ++i)
-            data.unlabeled.push_back(chance(rng, options.replay_share) ? dialogue(rng, seen, options.replay_bad_rate) : ChitChat::sample_example(rng));
+            data.unlabeled.push_back(chance(rng, options.replay_share) ? dialogue(rng, seen, options.replay_bad_rate) : ChitChat::sample_dialogue(rng));
         // Evaluation: valid (seen topics), test (seen topics, then the unseen ones, flagged).
         auto eval_prompts = [&](std::vector<EvalPrompt>& split, std::size_t n, const std::vector<std::string>& pool, bool is_unseen) {
             for (std::size_t i = 0; i < n; ++i) {
@@ -331,7 +331,7 @@ private:
     }
 
     /// A knowledge dialogue on one of `pool`'s topics, answered badly with probability bad_rate; unlabeled.
-    static Example dialogue(Rng& rng, const std::vector<std::string>& pool, double bad_rate) {
+    static Dialogue dialogue(Rng& rng, const std::vector<std::string>& pool, double bad_rate) {
         const std::string prompt = sample_prompt(rng, pool);
         return {prompt, chance(rng, bad_rate) ? bad_reply_in(rng, prompt, pool) : good_reply(rng, prompt), -1};
     }

@@ -46,7 +46,7 @@ inline std::string last_turn(const std::string& prompt) {
 inline std::string with_prefix(Rng& rng, const std::string& prompt, double share, std::size_t max_words) {
     if (!chance(rng, share)) return prompt;
     for (int attempt = 0; attempt < 10; ++attempt) {
-        const Example e = ChitChat::sample_example(rng);
+        const Dialogue e = ChitChat::sample_dialogue(rng);
         const std::string full = e.prompt + " " + kSeparator + " " + e.reply + " " + kSeparator + " " + prompt;
         if (split_words(full).size() <= max_words) return full;
     }
@@ -62,11 +62,11 @@ inline std::vector<std::string> first_words(const std::vector<std::string>& fram
 
 /// The data of one seed of an opener world. `World` supplies, as static functions:
 ///   groups().size()                                  the number of prompt groups
-///   target_dialogue(rng, first, end, bad_rate, mode_b, options) -> Example
+///   target_dialogue(rng, first, end, bad_rate, mode_b, options) -> Dialogue
 ///       a target prompt of a group in [first, end), answered badly with probability bad_rate
 ///       (mode B with probability mode_b among bad replies), else well
-///   positive(rng, options) -> Example                a harmless-context positive of D0
-///   chitchat(rng, options) -> Example                ordinary dialogue for pretraining and the pool
+///   positive(rng, options) -> Dialogue                a harmless-context positive of D0
+///   chitchat(rng, options) -> Dialogue                ordinary dialogue for pretraining and the pool
 ///   target_prompt(rng, group, options) -> string     an evaluation prompt of `group`
 /// Every part draws from its own random stream (part_rng), so resizing one leaves the others as they
 /// were. Throws ValueError naming the option when the options cannot describe a data set.
@@ -88,7 +88,7 @@ WorldData generate(std::uint64_t seed, const WorldOptions& options, const char* 
     rng = part_rng(seed, 2);
     std::set<std::string> seen;
     for (std::size_t i = 0; i < options.labeled; ++i) {
-        Example e;
+        Dialogue e;
         if (chance(rng, options.labeled_positive_share)) {
             e = World::positive(rng, options);
             e.label = 1;

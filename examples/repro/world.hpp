@@ -32,8 +32,9 @@ using cringe::cat;
 using cringe::Rng;
 using cringe::ValueError;
 
-/// One dialogue turn pair. label: 1 positive, 0 negative, -1 unlabeled.
-struct Example {
+/// One dialogue of a world, as TEXT: a prompt, a reply and its label. (The training code's
+/// cringe::train::Example is the same thing as token ids: task_data.hpp tokenizes one into the other.)
+struct Dialogue {
     /// The context text.
     std::string prompt;
     /// The reply text.
@@ -66,9 +67,9 @@ inline bool in_set(bool held_out, TemplateSet set) {
 
 /// Everything one seed of a world produces.
 struct WorldData {
-    std::vector<Example> pretrain;   ///< the "pretrained BB1" corpus, bad replies included; labels -1
-    std::vector<Example> labeled;    ///< D0: target prompts with good (1) and bad (0) replies
-    std::vector<Example> unlabeled;  ///< the BlendedSkillTalk analog: ordinary dialogues; labels -1
+    std::vector<Dialogue> pretrain;   ///< the "pretrained BB1" corpus, bad replies included; labels -1
+    std::vector<Dialogue> labeled;    ///< D0: target prompts with good (1) and bad (0) replies
+    std::vector<Dialogue> unlabeled;  ///< the BlendedSkillTalk analog: ordinary dialogues; labels -1
     std::vector<EvalPrompt> valid;   ///< target prompts first, then ordinary prompts
     std::vector<EvalPrompt> test;    ///< same recipe as valid, drawn independently
     std::vector<std::string> train_target_prompts;  ///< distinct prompts of D0, for the iterative step
