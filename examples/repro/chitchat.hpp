@@ -132,7 +132,7 @@ WorldData assemble(std::uint64_t seed, const WorldOptions& options) {
     WorldData data;
 
     // Pretraining: ordinary and target dialogues mixed, bad replies included, nothing labeled.
-    Rng rng = part_rng(seed, 1);
+    Rng rng = part_rng(seed, "world pretraining corpus");
     const TemplateSet pretrain_set = options.heldout_in_pretrain ? TemplateSet::all : TemplateSet::training;
     for (std::size_t i = 0; i < options.pretrain; ++i) {
         Dialogue e;
@@ -147,7 +147,7 @@ WorldData assemble(std::uint64_t seed, const WorldOptions& options) {
     }
 
     // D0: target prompts from the training templates only, labeled by the exact checker.
-    rng = part_rng(seed, 2);
+    rng = part_rng(seed, "world D0");
     for (std::size_t i = 0; i < options.labeled; ++i) {
         const bool good = chance(rng, options.labeled_positive_share);
         data.labeled.push_back(target_dialogue(rng, TemplateSet::training, good, options.negative_shared_frame));
@@ -156,12 +156,12 @@ WorldData assemble(std::uint64_t seed, const WorldOptions& options) {
     for (const auto& e : data.labeled)
         if (seen.insert(e.prompt).second) data.train_target_prompts.push_back(e.prompt);
 
-    rng = part_rng(seed, 3);
+    rng = part_rng(seed, "world unlabeled pool");
     for (std::size_t i = 0; i < options.unlabeled; ++i) data.unlabeled.push_back(ChitChat::sample_dialogue(rng));
 
     // Evaluation: target prompts from the held-out templates only, then ordinary prompts with golds.
-    for (auto [split, part] : {std::pair{&data.valid, 4}, std::pair{&data.test, 5}}) {
-        rng = part_rng(seed, static_cast<std::uint64_t>(part));
+    for (auto [split, part] : {std::pair{&data.valid, "world validation prompts"}, std::pair{&data.test, "world test prompts"}}) {
+        rng = part_rng(seed, part);
         for (std::size_t i = 0; i < options.eval_target; ++i)
             split->push_back({World::sample_target_prompt(rng, TemplateSet::held_out), {}, true});
         for (std::size_t i = 0; i < options.eval_ordinary; ++i)

@@ -107,12 +107,11 @@ public:
         // is the evaluation's main cost; two draws, as before the opener world, doubled it.)
         generate::Options sampled = greedy;
         sampled.strategy = generate::Strategy::sample;
-        sampled.seed = seed_ * 7 + 6;
         std::size_t sampled_ok = 0, sampled_n = 0;
         for (int draw = 0; draw < 1; ++draw) {
+            sampled.seed = derive_seed(seed_, "sampled test replies", draw);
             sampled_ok += strict_hits(targets, generate::generate(model, target_prompts, sampled));
             sampled_n += targets.size();
-            sampled.seed += 1;
         }
         m.target_accuracy_sampled = sampled_n ? static_cast<double>(sampled_ok) / static_cast<double>(sampled_n) : 0.0;
         std::tie(m.valid_accuracy, m.valid_accuracy_sampled) = validation_accuracy(model);
@@ -223,7 +222,7 @@ private:
         const generate::Options greedy = greedy_options();
         generate::Options sampled = greedy;
         sampled.strategy = generate::Strategy::sample;
-        sampled.seed = seed_ * 7 + 8;
+        sampled.seed = derive_seed(seed_, "sampled validation replies");
         const double n = static_cast<double>(targets.size());
         return {static_cast<double>(strict_hits(targets, generate::generate(model, prompts, greedy))) / n,
                 static_cast<double>(strict_hits(targets, generate::generate(model, prompts, sampled))) / n};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -123,7 +124,9 @@ public:
         }
         std::vector<train::Example> labeled = data_.labeled;
         Masks bad_words = data_.bad_words;  // token-level labels, grown by the iterative rounds
-        Rng rng(seed_ * 1000 + std::hash<std::string>{}(method.name) % 997 + static_cast<std::uint64_t>(method.alpha * 10));
+        // The method's own stream: its name, alpha (by its bits) and k, so every configuration of a
+        // sweep draws different batches and no two seeds share one.
+        Rng rng(derive_seed(seed_, "fine-tuning " + method.name, std::bit_cast<std::uint64_t>(method.alpha), method.k));
         for (int round = 1; round <= method.rounds; ++round) {
             tuning_.finetune(model, method, labeled, bad_words, rng, round);
             records.push_back(record(method, round, evaluation_.evaluate(model), start));

@@ -42,11 +42,11 @@ public:
     /// The "pretrained BB1" analog: MLE on the full corpus, bad replies included.
     nn::Gpt<float> pretrain() const {
         const ActivityScope scope(cat(name_, " seed ", seed_, ": pretraining (", settings_.pretrain_steps, " steps)"));
-        nn::Gpt<float> model(data_.model_config(settings_), seed_);
-        Rng rng(seed_ * 7 + 3);
+        nn::Gpt<float> model(data_.model_config(settings_), derive_seed(seed_, "model init"));
+        Rng rng(derive_seed(seed_, "pretraining batches"));
         train::train(model, loss::CrossEntropy<float>{}, [&](std::size_t) { return sample(data_.pretrain, settings_.batch, rng); },
                      {.steps = settings_.pretrain_steps, .lr = settings_.pretrain_lr, .min_lr = settings_.pretrain_lr / 10,
-                      .warmup = settings_.pretrain_steps / 20, .seed = seed_, .label = name_ + " pretrain",
+                      .warmup = settings_.pretrain_steps / 20, .seed = derive_seed(seed_, "pretraining trainer"), .label = name_ + " pretrain",
                       .progress = settings_.progress && settings_.threads == 1});
         return model;
     }
@@ -56,7 +56,7 @@ public:
     /// is kept: most are negatives). The step of an iterative round without its balancing.
     std::vector<AddedExample> feedback(const nn::Gpt<float>& base) const {
         nn::Gpt<float> bot = base;
-        Rng rng(seed_ * 7 + 9);
+        Rng rng(derive_seed(seed_, "feedback replies"));
         return iterate(bot, rng, false);
     }
 
@@ -96,7 +96,7 @@ public:
     /// mistake would.
     /// balance = false (the FITS world's D0): keep every labelled reply, as human feedback is kept.
     std::vector<AddedExample> iterate(nn::Gpt<float>& model, Rng& rng, bool balance = true) const {
-        world::NoisyLabeler<World> labeler(data_.world, seed_ * 7 + 4, settings_.label_noise);
+        world::NoisyLabeler<World> labeler(data_.world, derive_seed(seed_, "training labeler"), settings_.label_noise);
         std::vector<Tokens> prompts;
         std::vector<std::string> texts;
         for (const auto& p : data_.dialogues.train_target_prompts)

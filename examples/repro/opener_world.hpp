@@ -79,13 +79,13 @@ WorldData generate(std::uint64_t seed, const WorldOptions& options, const char* 
                              " (the rest are held out for evaluation)"));
     WorldData data;
     // Pretraining: target dialogues of every group (bad replies at pretrain_bad_rate) and chit-chat.
-    Rng rng = part_rng(seed, 1);
+    Rng rng = part_rng(seed, "world pretraining corpus");
     for (std::size_t i = 0; i < options.pretrain; ++i)
         data.pretrain.push_back(chance(rng, options.pretrain_target_share)
                                     ? World::target_dialogue(rng, 0, ng, options.pretrain_bad_rate, options.opener_mode_b, options)
                                     : World::chitchat(rng, options));
     // D0: negatives answer target prompts of the training groups (mode B rare); positives are harmless.
-    rng = part_rng(seed, 2);
+    rng = part_rng(seed, "world D0");
     std::set<std::string> seen;
     for (std::size_t i = 0; i < options.labeled; ++i) {
         Dialogue e;
@@ -100,14 +100,14 @@ WorldData generate(std::uint64_t seed, const WorldOptions& options, const char* 
         data.labeled.push_back(e);
     }
     // Unlabeled pool: replayed target dialogues (every group, bad at replay_bad_rate) and chit-chat.
-    rng = part_rng(seed, 3);
+    rng = part_rng(seed, "world unlabeled pool");
     for (std::size_t i = 0; i < options.unlabeled; ++i)
         data.unlabeled.push_back(chance(rng, options.replay_share)
                                      ? World::target_dialogue(rng, 0, ng, options.replay_bad_rate, options.opener_mode_b, options)
                                      : World::chitchat(rng, options));
     // Evaluation: target prompts of the held-out groups, then ordinary prompts with golds (F1).
-    for (auto [split, part] : {std::pair{&data.valid, 4}, std::pair{&data.test, 5}}) {
-        rng = part_rng(seed, static_cast<std::uint64_t>(part));
+    for (auto [split, part] : {std::pair{&data.valid, "world validation prompts"}, std::pair{&data.test, "world test prompts"}}) {
+        rng = part_rng(seed, part);
         const std::size_t n = split == &data.valid && options.eval_valid_target > 0 ? options.eval_valid_target : options.eval_target;
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t group = nt + rng.below(ng - nt);

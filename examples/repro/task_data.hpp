@@ -37,7 +37,7 @@ struct TaskData {
         // "__ok__" utterances are mostly ordinary conversation, while the "__notok__" ones answer
         // adversarial prompts, so a positive-only learner sees few good answers to bad prompts.
         // Positives dropped here are replaced by ordinary dialogues labelled positive (D0 keeps its size).
-        Rng d0_rng(seed * 7 + 5);
+        Rng d0_rng(derive_seed(seed, "d0 positive share"));
         std::size_t replaced = 0;
         for (const auto& e : dialogues.labeled) {
             if (e.label == 1 && d0_rng.uniform() >= settings.positive_target_share) {
@@ -50,14 +50,14 @@ struct TaskData {
         }
         for (const auto& e : dialogues.unlabeled) unlabeled.push_back(example(e.prompt, e.reply, loss::kUnlabeled));
         // Preference pairs for pairwise CRINGE: each negative of D0 against a good reply to its prompt.
-        Rng pair_rng(seed * 7 + 1);
+        Rng pair_rng(derive_seed(seed, "preference pairs"));
         for (const auto& e : dialogues.labeled)
             if (e.label == 0) {
                 pairs.push_back({example(e.prompt, World::good_reply(pair_rng, e.prompt), loss::kPositive),
                                  example(e.prompt, e.reply, loss::kNegative)});
             }
         // Held-out replies for perplexity (good) and negative log-likelihood (bad), on test prompts.
-        Rng eval_rng(seed * 7 + 2);
+        Rng eval_rng(derive_seed(seed, "held-out replies"));
         for (const auto& p : dialogues.test) {
             if (p.target) {
                 good_eval.push_back(example(p.prompt, World::good_reply(eval_rng, p.prompt), loss::kPositive));

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <cringe/error.hpp>
@@ -257,9 +258,9 @@ const T& pick(Rng& rng, const std::vector<T>& items) {
 /// True with probability p.
 inline bool chance(Rng& rng, double p) { return rng.uniform() < p; }
 
-/// Each part of a data set draws from its own stream, so resizing one part leaves the others as
-/// they were (growing the pretraining corpus does not change the test prompts).
-inline Rng part_rng(std::uint64_t seed, std::uint64_t part) { return Rng(seed * 0x9E3779B97F4A7C15ULL + part); }
+/// Each part of a data set draws from its own named stream (cringe::derive_seed), so resizing one part
+/// leaves the others as they were (growing the pretraining corpus does not change the test prompts).
+inline Rng part_rng(std::uint64_t seed, std::string_view part) { return Rng(cringe::derive_seed(seed, part)); }
 
 /// Fills the slots of `pattern`: those in `given` keep their value, the others get a random word.
 inline std::string fill_random(Rng& rng, const std::string& pattern, const Lexicon& lexicon, Slots given = {}) {
