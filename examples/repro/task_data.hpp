@@ -29,7 +29,7 @@ struct TaskData {
     using Masks = std::map<std::size_t, std::vector<bool>>;
 
     /// Generates the world for `seed` with the settings' overrides and tokenizes every corpus.
-    TaskData(std::uint64_t seed_, const Settings& settings) : seed(seed_), options(resolve_options<World>(settings)) {
+    TaskData(std::uint64_t task_seed, const Settings& settings) : seed(task_seed), options(resolve_options<World>(settings)) {
         dialogues = World::generate(seed, options);
         tokenizer = data::WordTokenizer::build({join(world.vocabulary())});
         for (const auto& e : dialogues.pretrain) pretrain.push_back(example(e.prompt, e.reply, loss::kUnlabeled));
