@@ -51,7 +51,7 @@ std::vector<StepData> make_data(const BenchConfig& c, int label) {
         d.batch.pad_id = -1;  // random ids include 0: no id may mean "pad"
         d.batch.labels.assign(c.batch, label);
         for (std::size_t b = 0; b < c.batch; ++b) {
-            std::vector<std::int64_t> seq(c.seq + 1);
+            Tokens seq(c.seq + 1);
             for (auto& id : seq) id = static_cast<std::int64_t>(rng.below(c.vocab));
             for (std::size_t t = 0; t < c.seq; ++t) {
                 d.inputs(b, t) = seq[t];

@@ -87,7 +87,7 @@ public:
     }
 
     /// An ordinary dialogue from the training templates, unlabeled.
-    static Example sample_example(Rng& rng) {
+    static Dialogue sample_dialogue(Rng& rng) {
         const std::string prompt = sample_prompt(rng, TemplateSet::training);
         return {prompt, sample_reply(rng, *parse_prompt(prompt)), -1};
     }
@@ -124,44 +124,44 @@ public:
 /// Ordinary dialogues come from ChitChat. Every part draws from its own random stream.
 template <class World>
 WorldData assemble(std::uint64_t seed, const WorldOptions& options) {
-    auto target_example = [](Rng& rng, TemplateSet set, bool good, double shared_frame) {
-        Example e{World::sample_target_prompt(rng, set), "", good ? 1 : 0};
+    auto target_dialogue = [](Rng& rng, TemplateSet set, bool good, double shared_frame) {
+        Dialogue e{World::sample_target_prompt(rng, set), "", good ? 1 : 0};
         e.reply = good ? World::good_reply(rng, e.prompt) : World::bad_reply(rng, e.prompt, shared_frame);
         return e;
     };
     WorldData data;
 
     // Pretraining: ordinary and target dialogues mixed, bad replies included, nothing labeled.
-    Rng rng = part_rng(seed, 1);
+    Rng rng = part_rng(seed, "world pretraining corpus");
     const TemplateSet pretrain_set = options.heldout_in_pretrain ? TemplateSet::all : TemplateSet::training;
     for (std::size_t i = 0; i < options.pretrain; ++i) {
-        Example e;
+        Dialogue e;
         if (chance(rng, options.pretrain_target_share)) {
             const bool good = !chance(rng, options.pretrain_bad_rate);
-            e = target_example(rng, pretrain_set, good, options.negative_shared_frame);
+            e = target_dialogue(rng, pretrain_set, good, options.negative_shared_frame);
         } else {
-            e = ChitChat::sample_example(rng);
+            e = ChitChat::sample_dialogue(rng);
         }
         e.label = -1;
         data.pretrain.push_back(e);
     }
 
     // D0: target prompts from the training templates only, labeled by the exact checker.
-    rng = part_rng(seed, 2);
+    rng = part_rng(seed, "world D0");
     for (std::size_t i = 0; i < options.labeled; ++i) {
         const bool good = chance(rng, options.labeled_positive_share);
-        data.labeled.push_back(target_example(rng, TemplateSet::training, good, options.negative_shared_frame));
+        data.labeled.push_back(target_dialogue(rng, TemplateSet::training, good, options.negative_shared_frame));
     }
     std::set<std::string> seen;
     for (const auto& e : data.labeled)
         if (seen.insert(e.prompt).second) data.train_target_prompts.push_back(e.prompt);
 
-    rng = part_rng(seed, 3);
-    for (std::size_t i = 0; i < options.unlabeled; ++i) data.unlabeled.push_back(ChitChat::sample_example(rng));
+    rng = part_rng(seed, "world unlabeled pool");
+    for (std::size_t i = 0; i < options.unlabeled; ++i) data.unlabeled.push_back(ChitChat::sample_dialogue(rng));
 
     // Evaluation: target prompts from the held-out templates only, then ordinary prompts with golds.
-    for (auto [split, part] : {std::pair{&data.valid, 4}, std::pair{&data.test, 5}}) {
-        rng = part_rng(seed, static_cast<std::uint64_t>(part));
+    for (auto [split, part] : {std::pair{&data.valid, "world validation prompts"}, std::pair{&data.test, "world test prompts"}}) {
+        rng = part_rng(seed, part);
         for (std::size_t i = 0; i < options.eval_target; ++i)
             split->push_back({World::sample_target_prompt(rng, TemplateSet::held_out), {}, true});
         for (std::size_t i = 0; i < options.eval_ordinary; ++i)

@@ -120,7 +120,7 @@ public:
     /// The topics held out of training for this seed: a seeded choice of options.fits_unseen_topics.
     static std::vector<std::string> unseen_topics(std::uint64_t seed, const WorldOptions& options = default_options()) {
         std::vector<std::string> order = topics();
-        Rng rng = part_rng(seed, 9);
+        Rng rng = part_rng(seed, "world unseen topics");
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
         order.resize(options.fits_unseen_topics);
         std::ranges::sort(order);
@@ -146,21 +146,21 @@ public:
                                  topics().size() - 2, " (at least two seen topics: an off-topic reply names another one)"));
         const auto seen = seen_topics(seed, options), unseen = unseen_topics(seed, options);
         WorldData data;
-        Rng rng = part_rng(seed, 1);
+        Rng rng = part_rng(seed, "world pretraining corpus");
         for (std::size_t i = 0; i < options.pretrain; ++i)
             data.pretrain.push_back(chance(rng, options.pretrain_target_share) ? dialogue(rng, seen, options.pretrain_bad_rate)
-                                                                               : ChitChat::sample_example(rng));
+                                                                               : ChitChat::sample_dialogue(rng));
         // D0: prompts on seen topics; a share of them also gets a gold reply (a positive).
-        rng = part_rng(seed, 2);
+        rng = part_rng(seed, "world D0");
         std::set<std::string> distinct;
         for (std::size_t i = 0; i < options.labeled; ++i) {
             const std::string prompt = sample_prompt(rng, seen);
             if (distinct.insert(prompt).second) data.train_target_prompts.push_back(prompt);
             if (chance(rng, options.labeled_positive_share)) data.labeled.push_back({prompt, good_reply(rng, prompt), 1});
         }
-        rng = part_rng(seed, 3);
+        rng = part_rng(seed, "world unlabeled pool");
         for (std::size_t i = 0; i < options.unlabeled; ++i)
-            data.unlabeled.push_back(chance(rng, options.replay_share) ? dialogue(rng, seen, options.replay_bad_rate) : ChitChat::sample_example(rng));
+            data.unlabeled.push_back(chance(rng, options.replay_share) ? dialogue(rng, seen, options.replay_bad_rate) : ChitChat::sample_dialogue(rng));
         // Evaluation: valid (seen topics), test (seen topics, then the unseen ones, flagged).
         auto eval_prompts = [&](std::vector<EvalPrompt>& split, std::size_t n, const std::vector<std::string>& pool, bool is_unseen) {
             for (std::size_t i = 0; i < n; ++i) {
@@ -169,11 +169,11 @@ public:
                 split.push_back(std::move(p));
             }
         };
-        rng = part_rng(seed, 4);
+        rng = part_rng(seed, "world validation prompts");
         eval_prompts(data.valid, options.eval_valid_target > 0 ? options.eval_valid_target : options.eval_target, seen, false);
-        rng = part_rng(seed, 5);
+        rng = part_rng(seed, "world test prompts");
         eval_prompts(data.test, options.eval_target, seen, false);
-        rng = part_rng(seed, 6);
+        rng = part_rng(seed, "world test-unseen prompts");
         eval_prompts(data.test, options.eval_unseen, unseen, true);
         return data;
     }
@@ -331,7 +331,7 @@ private:
     }
 
     /// A knowledge dialogue on one of `pool`'s topics, answered badly with probability bad_rate; unlabeled.
-    static Example dialogue(Rng& rng, const std::vector<std::string>& pool, double bad_rate) {
+    static Dialogue dialogue(Rng& rng, const std::vector<std::string>& pool, double bad_rate) {
         const std::string prompt = sample_prompt(rng, pool);
         return {prompt, chance(rng, bad_rate) ? bad_reply_in(rng, prompt, pool) : good_reply(rng, prompt), -1};
     }

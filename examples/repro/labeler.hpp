@@ -47,7 +47,7 @@ public:
 
     /// Whether this labeler gets this text wrong (a fixed property of the text, the seed and the rate).
     bool flipped(const std::string& prompt, const std::string& reply) const {
-        Rng rng(fnv1a(prompt + '\n' + reply) ^ (seed_ * 0x9E3779B97F4A7C15ULL));
+        Rng rng(cringe::derive_seed(seed_, "labeler flip", cringe::fnv1a64(prompt + '\n' + reply)));
         return rng.uniform() < flip_rate_;
     }
 
@@ -55,13 +55,6 @@ public:
     double flip_rate() const { return flip_rate_; }
 
 private:
-    /// 64-bit FNV-1a over the bytes: the same on every platform, unlike std::hash.
-    static std::uint64_t fnv1a(const std::string& text) {
-        std::uint64_t h = 0xcbf29ce484222325ULL;
-        for (char ch : text) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
-        return h;
-    }
-
     World world_;
     std::uint64_t seed_;
     double flip_rate_;

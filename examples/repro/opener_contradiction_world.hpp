@@ -299,7 +299,7 @@ public:
 
     /// A fact prompt of a group in [first, end), contradicted (probability bad_rate; mode B with
     /// probability mode_b) or answered consistently.
-    static Example target_dialogue(Rng& rng, std::size_t first, std::size_t end, double bad_rate, double mode_b, const WorldOptions& o) {
+    static Dialogue target_dialogue(Rng& rng, std::size_t first, std::size_t end, double bad_rate, double mode_b, const WorldOptions& o) {
         const std::size_t g = first + rng.below(end - first);
         const std::string prompt = target_prompt(rng, g, o);
         const Fact fact = *parse_fact(prompt);
@@ -308,15 +308,15 @@ public:
     }
 
     /// A positive of D0: a support dialogue (nothing stated before), maybe with a chit-chat prefix.
-    static Example positive(Rng& rng, const WorldOptions& o) {
-        Example e = support(rng);
+    static Dialogue positive(Rng& rng, const WorldOptions& o) {
+        Dialogue e = support(rng);
         e.prompt = opener::with_prefix(rng, e.prompt, o.opener_prefix_share, kMaxPromptWords);
         return e;
     }
 
     /// Ordinary chit-chat (training templates) or, with probability opener_support_share, a support dialogue.
-    static Example chitchat(Rng& rng, const WorldOptions& o) {
-        Example e = chance(rng, o.opener_support_share) ? support(rng) : ChitChat::sample_example(rng);
+    static Dialogue chitchat(Rng& rng, const WorldOptions& o) {
+        Dialogue e = chance(rng, o.opener_support_share) ? support(rng) : ChitChat::sample_dialogue(rng);
         e.prompt = opener::with_prefix(rng, e.prompt, o.opener_prefix_share, kMaxPromptWords);
         return e;
     }
@@ -368,7 +368,7 @@ private:
     }
 
     /// A support dialogue: uniform dialogue, number and thing; the reply restates the partner's number.
-    static Example support(Rng& rng) {
+    static Dialogue support(Rng& rng) {
         const auto& [p, r] = pick(rng, support_dialogues());
         const Slots slots = {{"N", pick(rng, lexicon().at("N"))}, {"THING", pick(rng, lexicon().at("THING"))}};
         return {fill(p, slots), fill(r, slots), -1};

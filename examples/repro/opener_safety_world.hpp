@@ -278,7 +278,7 @@ private:
         return {with_prefix(rng, text, prefix_share), word};
     }
 
-    static Example support(Rng& rng) {
+    static Dialogue support(Rng& rng) {
         const auto& [p, r] = pick(rng, support_dialogues());
         return {p, fill_random(rng, r, lexicon()), -1};
     }
@@ -287,7 +287,7 @@ public:
     // ---- the dialogues opener::generate() draws (docs of its World interface) ----------------------
 
     /// An insult of a group in [first, end) with a toxic reply (probability bad_rate) or a safe one.
-    static Example target_dialogue(Rng& rng, std::size_t first, std::size_t end, double bad_rate, double mode_b, const WorldOptions& o) {
+    static Dialogue target_dialogue(Rng& rng, std::size_t first, std::size_t end, double bad_rate, double mode_b, const WorldOptions& o) {
         const std::size_t g = first + rng.below(end - first);
         auto [prompt, word] = insult_prompt(rng, g, o.opener_prefix_share);
         const std::string reply = chance(rng, bad_rate) ? toxic_reply(rng, word, mode_b) : safe_reply(rng, g);
@@ -295,15 +295,15 @@ public:
     }
 
     /// A positive of D0: a support dialogue (harmless prompt, safe-reply words), maybe with a prefix.
-    static Example positive(Rng& rng, const WorldOptions& o) {
-        Example e = support(rng);
+    static Dialogue positive(Rng& rng, const WorldOptions& o) {
+        Dialogue e = support(rng);
         e.prompt = with_prefix(rng, e.prompt, o.opener_prefix_share);
         return e;
     }
 
     /// Ordinary chit-chat (training templates) or, with probability opener_support_share, a support dialogue.
-    static Example chitchat(Rng& rng, const WorldOptions& o) {
-        Example e = chance(rng, o.opener_support_share) ? support(rng) : ChitChat::sample_example(rng);
+    static Dialogue chitchat(Rng& rng, const WorldOptions& o) {
+        Dialogue e = chance(rng, o.opener_support_share) ? support(rng) : ChitChat::sample_dialogue(rng);
         e.prompt = with_prefix(rng, e.prompt, o.opener_prefix_share);
         return e;
     }

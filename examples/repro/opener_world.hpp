@@ -46,7 +46,7 @@ inline std::string last_turn(const std::string& prompt) {
 inline std::string with_prefix(Rng& rng, const std::string& prompt, double share, std::size_t max_words) {
     if (!chance(rng, share)) return prompt;
     for (int attempt = 0; attempt < 10; ++attempt) {
-        const Example e = ChitChat::sample_example(rng);
+        const Dialogue e = ChitChat::sample_dialogue(rng);
         const std::string full = e.prompt + " " + kSeparator + " " + e.reply + " " + kSeparator + " " + prompt;
         if (split_words(full).size() <= max_words) return full;
     }
@@ -62,11 +62,11 @@ inline std::vector<std::string> first_words(const std::vector<std::string>& fram
 
 /// The data of one seed of an opener world. `World` supplies, as static functions:
 ///   groups().size()                                  the number of prompt groups
-///   target_dialogue(rng, first, end, bad_rate, mode_b, options) -> Example
+///   target_dialogue(rng, first, end, bad_rate, mode_b, options) -> Dialogue
 ///       a target prompt of a group in [first, end), answered badly with probability bad_rate
 ///       (mode B with probability mode_b among bad replies), else well
-///   positive(rng, options) -> Example                a harmless-context positive of D0
-///   chitchat(rng, options) -> Example                ordinary dialogue for pretraining and the pool
+///   positive(rng, options) -> Dialogue                a harmless-context positive of D0
+///   chitchat(rng, options) -> Dialogue                ordinary dialogue for pretraining and the pool
 ///   target_prompt(rng, group, options) -> string     an evaluation prompt of `group`
 /// Every part draws from its own random stream (part_rng), so resizing one leaves the others as they
 /// were. Throws ValueError naming the option when the options cannot describe a data set.
@@ -79,16 +79,16 @@ WorldData generate(std::uint64_t seed, const WorldOptions& options, const char* 
                              " (the rest are held out for evaluation)"));
     WorldData data;
     // Pretraining: target dialogues of every group (bad replies at pretrain_bad_rate) and chit-chat.
-    Rng rng = part_rng(seed, 1);
+    Rng rng = part_rng(seed, "world pretraining corpus");
     for (std::size_t i = 0; i < options.pretrain; ++i)
         data.pretrain.push_back(chance(rng, options.pretrain_target_share)
                                     ? World::target_dialogue(rng, 0, ng, options.pretrain_bad_rate, options.opener_mode_b, options)
                                     : World::chitchat(rng, options));
     // D0: negatives answer target prompts of the training groups (mode B rare); positives are harmless.
-    rng = part_rng(seed, 2);
+    rng = part_rng(seed, "world D0");
     std::set<std::string> seen;
     for (std::size_t i = 0; i < options.labeled; ++i) {
-        Example e;
+        Dialogue e;
         if (chance(rng, options.labeled_positive_share)) {
             e = World::positive(rng, options);
             e.label = 1;
@@ -100,14 +100,14 @@ WorldData generate(std::uint64_t seed, const WorldOptions& options, const char* 
         data.labeled.push_back(e);
     }
     // Unlabeled pool: replayed target dialogues (every group, bad at replay_bad_rate) and chit-chat.
-    rng = part_rng(seed, 3);
+    rng = part_rng(seed, "world unlabeled pool");
     for (std::size_t i = 0; i < options.unlabeled; ++i)
         data.unlabeled.push_back(chance(rng, options.replay_share)
                                      ? World::target_dialogue(rng, 0, ng, options.replay_bad_rate, options.opener_mode_b, options)
                                      : World::chitchat(rng, options));
     // Evaluation: target prompts of the held-out groups, then ordinary prompts with golds (F1).
-    for (auto [split, part] : {std::pair{&data.valid, 4}, std::pair{&data.test, 5}}) {
-        rng = part_rng(seed, static_cast<std::uint64_t>(part));
+    for (auto [split, part] : {std::pair{&data.valid, "world validation prompts"}, std::pair{&data.test, "world test prompts"}}) {
+        rng = part_rng(seed, part);
         const std::size_t n = split == &data.valid && options.eval_valid_target > 0 ? options.eval_valid_target : options.eval_target;
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t group = nt + rng.below(ng - nt);

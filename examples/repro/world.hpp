@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <cringe/error.hpp>
@@ -32,8 +33,9 @@ using cringe::cat;
 using cringe::Rng;
 using cringe::ValueError;
 
-/// One dialogue turn pair. label: 1 positive, 0 negative, -1 unlabeled.
-struct Example {
+/// One dialogue of a world, as TEXT: a prompt, a reply and its label. (The training code's
+/// cringe::train::Example is the same thing as token ids: task_data.hpp tokenizes one into the other.)
+struct Dialogue {
     /// The context text.
     std::string prompt;
     /// The reply text.
@@ -66,9 +68,9 @@ inline bool in_set(bool held_out, TemplateSet set) {
 
 /// Everything one seed of a world produces.
 struct WorldData {
-    std::vector<Example> pretrain;   ///< the "pretrained BB1" corpus, bad replies included; labels -1
-    std::vector<Example> labeled;    ///< D0: target prompts with good (1) and bad (0) replies
-    std::vector<Example> unlabeled;  ///< the BlendedSkillTalk analog: ordinary dialogues; labels -1
+    std::vector<Dialogue> pretrain;   ///< the "pretrained BB1" corpus, bad replies included; labels -1
+    std::vector<Dialogue> labeled;    ///< D0: target prompts with good (1) and bad (0) replies
+    std::vector<Dialogue> unlabeled;  ///< the BlendedSkillTalk analog: ordinary dialogues; labels -1
     std::vector<EvalPrompt> valid;   ///< target prompts first, then ordinary prompts
     std::vector<EvalPrompt> test;    ///< same recipe as valid, drawn independently
     std::vector<std::string> train_target_prompts;  ///< distinct prompts of D0, for the iterative step
@@ -256,9 +258,9 @@ const T& pick(Rng& rng, const std::vector<T>& items) {
 /// True with probability p.
 inline bool chance(Rng& rng, double p) { return rng.uniform() < p; }
 
-/// Each part of a data set draws from its own stream, so resizing one part leaves the others as
-/// they were (growing the pretraining corpus does not change the test prompts).
-inline Rng part_rng(std::uint64_t seed, std::uint64_t part) { return Rng(seed * 0x9E3779B97F4A7C15ULL + part); }
+/// Each part of a data set draws from its own named stream (cringe::derive_seed), so resizing one part
+/// leaves the others as they were (growing the pretraining corpus does not change the test prompts).
+inline Rng part_rng(std::uint64_t seed, std::string_view part) { return Rng(cringe::derive_seed(seed, part)); }
 
 /// Fills the slots of `pattern`: those in `given` keep their value, the others get a random word.
 inline std::string fill_random(Rng& rng, const std::string& pattern, const Lexicon& lexicon, Slots given = {}) {

@@ -33,6 +33,13 @@ using Tensor = xt::xarray<T, xt::layout_type::row_major, AlignedAllocator<T>>;
 /// Tensor of token ids (embedding lookups, targets, sampled ids).
 using IdTensor = xt::xarray<std::int64_t, xt::layout_type::row_major>;
 
+/// One token id: an index into a vocabulary (int64, the element type of IdTensor and of PyTorch's ids).
+using TokenId = std::int64_t;
+
+/// A sequence of token ids (a prompt, a context, a reply): what the tokenizer encodes to, generation
+/// takes and returns, and a training example holds. The one spelling of it in the library.
+using Tokens = std::vector<TokenId>;
+
 /// A shape as the public API takes it.
 using Shape = std::vector<std::size_t>;
 

@@ -24,7 +24,7 @@ namespace io = cringe::io;
 namespace {
 namespace hf_tokenizer_test {
 
-using Ids = std::vector<std::int64_t>;
+using Ids = cringe::Tokens;
 
 std::vector<std::string> vocabulary(const WordTokenizer& t) {
     std::vector<std::string> words;

@@ -17,7 +17,7 @@ using cringe::ValueError;
 using cringe::data::WordTokenizer;
 using cringe_test::TempDir;
 using cringe_test::write_bytes;
-using Ids = std::vector<std::int64_t>;
+using Ids = cringe::Tokens;
 
 namespace {
 

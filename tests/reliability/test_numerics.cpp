@@ -81,7 +81,7 @@ TEST_CASE("float32 training on the tiny config stays finite for 10k steps", "[re
         Rng rng(step);
         std::vector<train::Example> rows;
         for (std::size_t b = 0; b < 16; ++b) {
-            train::Tokens context = {1}, reply;
+            Tokens context = {1}, reply;
             for (int t = 0; t < 8; ++t) context.push_back(static_cast<std::int64_t>(3 + rng.below(61)));
             for (int t = 0; t < 22; ++t) reply.push_back(static_cast<std::int64_t>(3 + (context[1] + t * static_cast<std::int64_t>(b % 3 + 1)) % 61));
             rows.push_back({context, reply, b % 2 == 0 ? loss::kNegative : loss::kPositive});

@@ -18,7 +18,7 @@ train::TrainBatch batch_for(std::size_t step) {  // the data order is a function
     Rng rng(100 + step);
     std::vector<train::Example> rows;
     for (int b = 0; b < 4; ++b) {
-        train::Tokens context = {1, static_cast<std::int64_t>(3 + rng.below(10))}, reply;
+        Tokens context = {1, static_cast<std::int64_t>(3 + rng.below(10))}, reply;
         for (int t = 0; t < 4; ++t) reply.push_back(static_cast<std::int64_t>(3 + rng.below(10)));
         rows.push_back({context, reply, b % 2 ? loss::kPositive : loss::kNegative});
     }

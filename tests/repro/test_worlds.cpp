@@ -15,7 +15,7 @@ using namespace repro::world;
 
 namespace {
 
-bool same(const Example& a, const Example& b) {
+bool same(const Dialogue& a, const Dialogue& b) {
     return a.prompt == b.prompt && a.reply == b.reply && a.label == b.label;
 }
 bool same(const EvalPrompt& a, const EvalPrompt& b) {
@@ -62,7 +62,7 @@ TEMPLATE_TEST_CASE("a world is deterministic in its seed", "[world]", SafetyWorl
         const WorldData d = TestType::generate(3, small);
         CHECK(same(a.labeled, d.labeled));
         CHECK(same(a.test, d.test));
-        CHECK(same(std::vector<Example>(d.pretrain.begin(), d.pretrain.begin() + 500), a.pretrain));
+        CHECK(same(std::vector<Dialogue>(d.pretrain.begin(), d.pretrain.begin() + 500), a.pretrain));
     }
 }
 
@@ -87,7 +87,7 @@ TEMPLATE_TEST_CASE("a world has the requested sizes and mixture", "[world]", Saf
     }
     CHECK(static_cast<double>(target) / 20000.0 == Approx(0.4).margin(0.02));
     CHECK(static_cast<double>(bad) / static_cast<double>(target) == Approx(options.pretrain_bad_rate).margin(0.03));
-    const auto positives = std::count_if(data.labeled.begin(), data.labeled.end(), [](const Example& e) { return e.label == 1; });
+    const auto positives = std::count_if(data.labeled.begin(), data.labeled.end(), [](const Dialogue& e) { return e.label == 1; });
     CHECK(static_cast<double>(positives) / 2000.0 == Approx(0.5).margin(0.04));
 }
 
@@ -148,8 +148,8 @@ TEMPLATE_TEST_CASE("evaluation target prompts come only from held-out templates"
         options.heldout_in_pretrain = true;
         options.pretrain = 2000;
         const WorldData lever = TestType::generate(11, options);
-        CHECK(std::ranges::any_of(lever.pretrain, [&](const Example& e) { return world.is_held_out_prompt(e.prompt); }));
-        CHECK(std::ranges::none_of(lever.labeled, [&](const Example& e) { return world.is_held_out_prompt(e.prompt); }));
+        CHECK(std::ranges::any_of(lever.pretrain, [&](const Dialogue& e) { return world.is_held_out_prompt(e.prompt); }));
+        CHECK(std::ranges::none_of(lever.labeled, [&](const Dialogue& e) { return world.is_held_out_prompt(e.prompt); }));
     }
 }
 

@@ -36,7 +36,7 @@ TEST_CASE("overfits a tiny corpus to near-zero loss, then generates it", "[train
     CHECK(log.losses.back() < 0.02);
     generate::Options o;
     o.eos_id = 2;
-    CHECK(generate::generate(model, {{1, 4}, {1, 8}}, o) == std::vector<generate::Tokens>{{5, 6, 7}, {9, 5}});
+    CHECK(generate::generate(model, {{1, 4}, {1, 8}}, o) == std::vector<Tokens>{{5, 6, 7}, {9, 5}});
 }
 
 TEST_CASE("the same seed gives bitwise-identical losses and parameters (CRINGE sampling included)", "[train][determinism]") {

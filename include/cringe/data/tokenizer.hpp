@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../error.hpp"
+#include "../tensor.hpp"
 #include "../io/json_file.hpp"
 
 namespace cringe::data {
@@ -104,11 +105,11 @@ public:
     }
 
     /// One id per whitespace-separated word; no `<bos>`/`<eos>` added.
-    std::vector<std::int64_t> encode(std::string_view text) const { return encode_with(text, false, false); }
+    Tokens encode(std::string_view text) const { return encode_with(text, false, false); }
 
     /// encode(), optionally framed by `<bos>` and `<eos>`.
-    std::vector<std::int64_t> encode_with(std::string_view text, bool add_bos, bool add_eos) const {
-        std::vector<std::int64_t> ids;
+    Tokens encode_with(std::string_view text, bool add_bos, bool add_eos) const {
+        Tokens ids;
         if (add_bos) ids.push_back(kBos);
         for (std::string_view w : split(text)) ids.push_back(id(w));
         if (add_eos) ids.push_back(kEos);
@@ -117,7 +118,7 @@ public:
 
     /// The words of `ids` joined by single spaces. skip_special drops `<pad>`, `<bos>`, `<eos>` and `<sep>`
     /// but keeps `<unk>`, which stands for a real word. ValueError for an id outside [0, size()).
-    std::string decode(std::span<const std::int64_t> ids, bool skip_special = true) const {
+    std::string decode(std::span<const TokenId> ids, bool skip_special = true) const {
         std::string text;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             const std::int64_t id = ids[i];

@@ -29,9 +29,6 @@
 
 namespace cringe::generate {
 
-/// A sequence of token ids.
-using Tokens = std::vector<std::int64_t>;
-
 /// The decoding strategy.
 enum class Strategy { greedy, sample, beam };
 

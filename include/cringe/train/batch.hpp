@@ -10,11 +10,9 @@
 #include <vector>
 
 #include "../loss/batch.hpp"
+#include "../tensor.hpp"
 
 namespace cringe::train {
-
-/// A sequence of token ids.
-using Tokens = std::vector<std::int64_t>;
 
 /// One training example as token ids.
 struct Example {
