@@ -35,7 +35,7 @@ void decode(benchmark::State& state, const DecodeConfig& c, bool use_cache) {
     nn::Gpt<T> model(config, 0);
     const std::size_t prompt_length = c.seq / 4, new_tokens = c.seq - prompt_length;
     Rng rng(1234);
-    std::vector<generate::Tokens> prompts(c.batch, generate::Tokens(prompt_length));
+    std::vector<Tokens> prompts(c.batch, Tokens(prompt_length));
     for (auto& prompt : prompts)
         for (auto& id : prompt) id = static_cast<std::int64_t>(rng.below(c.vocab));
     generate::Options options;

@@ -23,7 +23,7 @@ namespace kv_cache_test {
 using cringe::generate::KvCache;
 using cringe::generate::Options;
 using cringe::generate::Strategy;
-using cringe::generate::Tokens;
+using cringe::Tokens;
 using cringe::nn::Gpt;
 using cringe::nn::GptConfig;
 

@@ -70,7 +70,7 @@ public:
     /// Appends `tokens` (one equally long, non-empty list per row of n tokens) at the n positions
     /// that follow the cached ones, and returns the logits of each row's last new position, shape
     /// [rows, V]: the last-position logits of nn::Gpt::forward on the whole prefix so far.
-    Tensor<T> append(const std::vector<std::vector<std::int64_t>>& tokens) {
+    Tensor<T> append(const std::vector<Tokens>& tokens) {
         check_tokens(tokens);
         const std::size_t R = rows_, n = tokens.empty() ? 0 : tokens[0].size();
         const std::size_t C = config_.n_embd, M = R * n;
@@ -153,7 +153,7 @@ private:
     }
 
     /// ValueError naming the row, the position or the id that cannot be appended.
-    void check_tokens(const std::vector<std::vector<std::int64_t>>& tokens) const {
+    void check_tokens(const std::vector<Tokens>& tokens) const {
         if (tokens.size() != rows_)
             throw ValueError(cat("KvCache::append: ", tokens.size(), " rows of tokens given; expected rows = ", rows_));
         for (std::size_t r = 0; r < tokens.size(); ++r) {
