@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <cringe/cringe.hpp>
+#include <cringe/data/tokenizer.hpp>
 #include "settings.hpp"
 #include "world.hpp"
 
