@@ -7,7 +7,6 @@ using namespace cringe;
 namespace gen = cringe::generate;
 using gen::Options;
 using gen::Strategy;
-using gen::Tokens;
 using cringe::nn::Gpt;
 using cringe::nn::GptConfig;
 
