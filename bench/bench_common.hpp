@@ -9,6 +9,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "cringe/nn/gpt_config.hpp"
 #include "cringe/rng.hpp"
 #include "cringe/tensor.hpp"
 
@@ -18,6 +19,18 @@ namespace cringe::bench {
 struct ModelConfig {
     const char* name;
     std::size_t vocab, d_model, layers, heads, seq, batch;
+
+    /// The GPT of this configuration (context = seq, no dropout).
+    nn::GptConfig gpt_config() const {
+        nn::GptConfig config;
+        config.vocab_size = vocab;
+        config.n_positions = seq;
+        config.n_embd = d_model;
+        config.n_layer = layers;
+        config.n_head = heads;
+        config.dropout = 0.0;
+        return config;
+    }
 };
 
 /// docs/performance.md, the configs table (the decoding benchmark runs the first two).

@@ -26,13 +26,7 @@ using DecodeConfig = cringe::bench::ModelConfig;
 
 template <class T>
 void decode(benchmark::State& state, const DecodeConfig& c, bool use_cache) {
-    nn::GptConfig config;
-    config.vocab_size = c.vocab;
-    config.n_positions = c.seq;
-    config.n_embd = c.d_model;
-    config.n_layer = c.layers;
-    config.n_head = c.heads;
-    nn::Gpt<T> model(config, 0);
+    nn::Gpt<T> model(c.gpt_config(), 0);
     const std::size_t prompt_length = c.seq / 4, new_tokens = c.seq - prompt_length;
     Rng rng(1234);
     std::vector<Tokens> prompts(c.batch, Tokens(prompt_length));

@@ -65,14 +65,7 @@ std::vector<StepData> make_data(const BenchConfig& c, int label) {
 template <class Policy>
 void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, int label) {
     using T = typename Policy::scalar_type;
-    nn::GptConfig config;
-    config.vocab_size = c.vocab;
-    config.n_positions = c.seq;
-    config.n_embd = c.d_model;
-    config.n_layer = c.layers;
-    config.n_head = c.heads;
-    config.dropout = 0.0;
-    nn::Gpt<T> model(config, 0);
+    nn::Gpt<T> model(c.gpt_config(), 0);
     std::vector<Parameter<T>*> params;
     for (auto& p : model.parameters()) params.push_back(&p);
     optim::AdamW<T> adam(params, {.lr = 3e-4, .weight_decay = 0.01});
