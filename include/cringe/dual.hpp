@@ -21,7 +21,7 @@
 #include <ostream>
 #include <type_traits>
 
-#include <Eigen/Core>
+#include "detail/eigen.hpp"  // Eigen/Core (one false GCC 12 AVX-512 warning silenced)
 
 namespace cringe::dual {
 

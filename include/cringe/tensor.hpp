@@ -16,7 +16,7 @@
 #include <numeric>
 #include <vector>
 
-#include <Eigen/Core>
+#include "detail/eigen.hpp"  // Eigen/Core (one false GCC 12 AVX-512 warning silenced)
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xio.hpp>  // std::cout << tensor

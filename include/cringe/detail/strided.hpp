@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <vector>
 
-#include <Eigen/Core>
+#include "eigen.hpp"
 
 #include "../tensor.hpp"
 
