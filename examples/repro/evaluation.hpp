@@ -190,15 +190,13 @@ private:
         }
     }
 
-    /// Greedy decoding as every evaluation uses it: at most 20 new tokens, stop at EOS, through the
-    /// full-prefix path. The key/value cache gives the same logits up to rounding (a few eps), which
-    /// can flip a greedy choice between two near-equal tokens, and the figures of
-    /// docs/reproduction.md were measured on the full-prefix path; switching re-measures them.
+    /// Greedy decoding as every evaluation uses it: at most 20 new tokens, stop at EOS, with the
+    /// key/value cache (the default of generate::Options; its logits equal the full-prefix path's up
+    /// to rounding, a few eps: docs/transformer.md, "The key/value cache").
     generate::Options greedy_options() const {
         generate::Options o;
         o.max_new_tokens = 20;
         o.eos_id = data_.tokenizer.eos_id();
-        o.use_cache = false;
         return o;
     }
 

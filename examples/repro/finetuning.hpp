@@ -109,7 +109,6 @@ public:
         o.top_k = 5;
         o.max_new_tokens = 20;
         o.eos_id = data_.tokenizer.eos_id();
-        o.use_cache = false;  // the full-prefix path, as the evaluation (evaluation.hpp, greedy_options)
         o.seed = rng.next_u64();
         const auto replies = generate::generate(model, prompts, o);
         std::vector<train::LabeledGeneration> generations;
