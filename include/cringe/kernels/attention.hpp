@@ -1,8 +1,8 @@
 // cringe/kernels/attention.hpp - causal self-attention of all heads as ONE tape op (a fused kernel).
 //
 // The reference ops are the semantics; a kernel is a faster route to the same numbers (docs/kernels.md).
-// nn/gpt.hpp's reference attention path records about twelve nodes per layer: slice, reshape and
-// permute of qkv into q, k, v (three copies), matmul(q, k^T), affine (the 1/sqrt(D) scale),
+// nn/gpt.hpp's reference attention path records seventeen nodes per layer: slice, reshape and
+// permute of qkv into q, k, v (a sliced and a permuted copy of each), matmul(q, k^T), affine (the 1/sqrt(D) scale),
 // masked_fill (the causal mask), softmax, dropout, matmul(att, v), permute and reshape back. This op
 // computes the same values, in the same order of floating-point operations, without those copies and
 // nodes: q, k and v are read in place out of qkv through strided Eigen maps (row stride 3C), and y is
