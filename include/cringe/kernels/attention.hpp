@@ -146,9 +146,9 @@ void attention_backward_head(const AttentionPlan& plan, std::size_t b, std::size
     dA.noalias() += G * V.transpose();
     if (keep_bh) ArrayMap<T>(dA.data(), t * t) = ArrayMap<T>(dA.data(), t * t) * ConstArrayMap<T>(keep_bh, t * t);  // dP = dA * keep
     for (Eigen::Index i = 0; i < t; ++i) {      // row i of dP becomes row i of dS, in place
-        ConstUnitRow result(P + i * t, t);
+        ConstUnitRow result(P + i * t, t), grad_in(dA.data() + i * t, t);
+        const T dot = (grad_in * result).sum();  // as ops/softmax.hpp: the same expression on the same types
         UnitRow grad_row(dA.data() + i * t, t);
-        const T dot = (grad_row * result).sum();
         grad_row = result * (grad_row - dot);   // softmax
         for (Eigen::Index j = i + 1; j < t; ++j) grad_row[j] = T(0);  // masked_fill
         grad_row = grad_row * scale;            // affine
