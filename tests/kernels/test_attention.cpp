@@ -94,6 +94,30 @@ TEST_CASE("causal_self_attention equals the reference ops exactly: values, gradi
         }
 }
 
+TEST_CASE("causal_self_attention: the same bits for every thread count", "[kernels][attention][threads]") {
+    // One shape where Eigen multiplies coefficient by coefficient (the head-major scratch), one GEMM shape.
+    for (const AttentionShape& s : {AttentionShape{2, 4, 10, 2}, AttentionShape{3, 17, 40, 4}}) {
+        const Tensor<double> qkv_value = random_tensor({s.batch, s.seq, 3 * s.width}, 500 + s.seq);
+        const Tensor<double> cotangent = random_tensor({s.batch, s.seq, s.width}, 600 + s.seq);
+        Tensor<double> one_thread_value, one_thread_grad;
+        for (std::size_t threads : {1u, 2u, 3u, 5u, 64u}) {  // 64: more threads than heads
+            Tape<double> tape;
+            Rng rng(7);
+            Var<double> qkv = tape.variable(qkv_value);
+            Var<double> y = kernels::causal_self_attention(qkv, s.heads, 0.25, rng, true, threads);
+            tape.backward(y, cotangent);
+            INFO("threads " << threads << ", T " << s.seq);
+            if (threads == 1) {
+                one_thread_value = y.value();
+                one_thread_grad = qkv.grad();
+                continue;
+            }
+            CHECK(count_differences(y.value(), one_thread_value).second == 0);
+            CHECK(count_differences(qkv.grad(), one_thread_grad).second == 0);
+        }
+    }
+}
+
 TEST_CASE("causal_self_attention: hand-computed values for one head", "[kernels][attention]") {
     // T = 2, C = D = 1: q = (1, 2), k = (0, 1), v = (3, 5). Row 0 sees only itself: y0 = 3.
     // Row 1: scores (q1 k0, q1 k1) = (0, 2) -> softmax (1, e^2) / (1 + e^2) -> y1 = (3 + 5 e^2) / (1 + e^2).
@@ -133,6 +157,7 @@ TEST_CASE("causal_self_attention: bad shapes and probabilities name the op and w
     REQUIRE_THROWS_WITH(kernels::causal_self_attention(qkv, 4, 0.0, rng), Catch::Contains("C = 2") && Catch::Contains("n_head = 4"));
     REQUIRE_THROWS_WITH(kernels::causal_self_attention(qkv, 0, 0.0, rng), Catch::Contains("n_head = 0"));
     REQUIRE_THROWS_WITH(kernels::causal_self_attention(qkv, 1, 1.0, rng), Catch::Contains("p_drop is 1") && Catch::Contains("0 <= p < 1"));
+    REQUIRE_THROWS_WITH(kernels::causal_self_attention(qkv, 1, 0.0, rng, false, 0), Catch::Contains("causal_self_attention: threads is 0"));
     auto empty_batch = tape.variable(zeros<double>({0, 3, 6}));
     CHECK(kernels::causal_self_attention(empty_batch, 2, 0.0, rng).shape() == Shape{0, 3, 2});
 }

@@ -1,5 +1,6 @@
 // Gpt's two attention paths (AttentionPath::fused, the default, and AttentionPath::reference) train
-// the same model to the same bits: steps with dropout and AdamW, float and double.
+// the same model to the same bits: steps with dropout and AdamW, float and double; the fused path on
+// several threads too.
 #include "../support/testing.hpp"
 
 #include <cringe/nn/gpt.hpp>
@@ -23,9 +24,10 @@ struct TrainedModel {
 /// Trains a fresh (seeded) model for `steps` CRINGE steps with dropout 0.1 on two sequences of
 /// different labels, with attention computed along `path`.
 template <class T>
-TrainedModel<T> train_along(AttentionPath path, const GptConfig& config, std::size_t steps) {
+TrainedModel<T> train_along(AttentionPath path, const GptConfig& config, std::size_t steps, std::size_t threads = 1) {
     Gpt<T> model(config, 21);
     model.set_attention_path(path);
+    model.set_attention_threads(threads);
     std::vector<Parameter<T>*> params;
     for (auto& p : model.parameters()) params.push_back(&p);
     optim::AdamW<T> adam(params, {.lr = 1e-2, .weight_decay = 0.01});
@@ -52,15 +54,20 @@ template <class T>
 void require_paths_train_alike(const GptConfig& config) {
     const TrainedModel<T> fused = train_along<T>(AttentionPath::fused, config, 4);
     const TrainedModel<T> reference = train_along<T>(AttentionPath::reference, config, 4);
+    const TrainedModel<T> threaded = train_along<T>(AttentionPath::fused, config, 4, 3);  // 3 threads over the heads
     for (std::size_t step = 0; step < fused.losses.size(); ++step) {
         INFO("step " << step);
         CHECK(fused.losses[step] == reference.losses[step]);
+        CHECK(threaded.losses[step] == reference.losses[step]);
     }
-    std::size_t differing = 0;
+    std::size_t differing = 0, differing_threaded = 0;
     for (std::size_t i = 0; i < fused.parameters.size(); ++i)
-        for (std::size_t j = 0; j < fused.parameters[i].size(); ++j)
+        for (std::size_t j = 0; j < fused.parameters[i].size(); ++j) {
             differing += fused.parameters[i].data()[j] == reference.parameters[i].data()[j] ? 0 : 1;
+            differing_threaded += threaded.parameters[i].data()[j] == reference.parameters[i].data()[j] ? 0 : 1;
+        }
     CHECK(differing == 0);
+    CHECK(differing_threaded == 0);
     // The fused op replaces 17 nodes per layer (slice, reshape and permute for each of q, k, v; matmul,
     // affine, masked_fill, softmax, dropout, matmul, permute, reshape) by one.
     CHECK(reference.nodes_per_step - fused.nodes_per_step == 16 * config.n_layer);
@@ -73,6 +80,10 @@ TEST_CASE("attention paths: fused by default, and set_attention_path switches", 
     CHECK(model.attention_path() == AttentionPath::fused);
     model.set_attention_path(AttentionPath::reference);
     CHECK(model.attention_path() == AttentionPath::reference);
+    CHECK(model.attention_threads() == 1);
+    model.set_attention_threads(2);
+    CHECK(model.attention_threads() == 2);
+    REQUIRE_THROWS_WITH(model.set_attention_threads(0), Catch::Contains("Gpt::set_attention_threads: threads is 0"));
 }
 
 TEST_CASE("attention paths: training steps with dropout give the same losses and parameters, bit for bit", "[nn][attention]") {

@@ -37,9 +37,13 @@
 // never in value.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <exception>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "../ops/mask.hpp"
 #include "../ops/softmax.hpp"
@@ -157,16 +161,51 @@ void attention_backward_head(const AttentionPlan& plan, std::size_t b, std::size
     grad_K.noalias() += dA.transpose() * Q;      // grad_K += dS^T Q
 }
 
+/// Calls work(first, last) on `threads` contiguous chunks of the heads 0..heads-1, each chunk on its own
+/// std::thread (the first on the caller's). Every head writes only its own slices of the outputs, so the
+/// results are the same, bit for bit, for every thread count. An exception in a chunk is rethrown here
+/// after every thread has finished.
+template <class Work>
+void split_heads(std::size_t heads, std::size_t threads, const Work& work) {
+    const std::size_t n = std::min(threads, heads);
+    if (n <= 1) {
+        work(std::size_t{0}, heads);
+        return;
+    }
+    std::vector<std::exception_ptr> errors(n);
+    auto run = [&](std::size_t k) {
+        try {
+            work(heads * k / n, heads * (k + 1) / n);
+        } catch (...) {
+            errors[k] = std::current_exception();
+        }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(n - 1);
+    try {
+        for (std::size_t k = 1; k < n; ++k) pool.emplace_back(run, k);
+    } catch (...) {  // a thread could not start: finish the started ones, then report
+        for (auto& worker : pool) worker.join();
+        throw;
+    }
+    run(0);
+    for (auto& worker : pool) worker.join();
+    for (const auto& error : errors)
+        if (error) std::rethrow_exception(error);
+}
+
 }  // namespace detail
 
 /// Causal multi-head self-attention as one tape op: qkv [B,T,3C] (q, k, v side by side, as GPT-2's
 /// c_attn produces them) -> y [B,T,C], the heads' outputs merged. Dropout with probability `p_drop`
 /// applies to the attention probabilities when `training` (then `rng` is drawn from, one uniform per
 /// entry of [B,H,T,T]). Values and gradients equal the reference composition of nn/gpt.hpp's
-/// reference attention path; see the file comment for the math and docs/kernels.md.
+/// reference attention path; see the file comment for the math and docs/kernels.md. `threads` > 1
+/// splits the B*H heads of the forward and of the backward over that many threads (the same results
+/// for every thread count; the dropout draws stay on the caller's thread, in order).
 template <class T>
 Var<T> causal_self_attention(const Var<T>& qkv, std::size_t n_head, double p_drop, Rng& rng, bool training = true,
-                             Where where = Where::current()) {
+                             std::size_t threads = 1, Where where = Where::current()) {
     const auto& shape = qkv.value().shape();
     if (shape.size() != 3 || shape[1] == 0 || shape[2] % 3 != 0)
         throw ShapeError(cat("causal_self_attention: qkv has shape ", shape_str(shape),
@@ -175,6 +214,7 @@ Var<T> causal_self_attention(const Var<T>& qkv, std::size_t n_head, double p_dro
         throw ShapeError(cat("causal_self_attention: C = ", shape[2] / 3, " (qkv's last dimension / 3) is not divisible by n_head = ",
                              n_head, "; expected n_head >= 1 dividing C"));
     if (!(p_drop >= 0.0 && p_drop < 1.0)) throw ValueError(cat("causal_self_attention: p_drop is ", p_drop, "; expected 0 <= p < 1"));
+    if (threads == 0) throw ValueError("causal_self_attention: threads is 0; expected at least 1");
     const std::size_t C = shape[2] / 3;
     const detail::AttentionPlan plan{shape[0], shape[1], C, n_head, C / n_head};
     const std::size_t B = plan.B, Tn = plan.T, H = plan.H;
@@ -191,41 +231,47 @@ Var<T> causal_self_attention(const Var<T>& qkv, std::size_t n_head, double p_dro
     }
     Tensor<T> att = Tensor<T>::from_shape({B, H, Tn, Tn});  // the probabilities P, kept for the backward
     Tensor<T> out = Tensor<T>::from_shape({B, Tn, C});
-    Eigen::Array<T, Eigen::Dynamic, 1> e(t);               // scratch: exp(row - max) of one softmax row
-    RowMatrix<T> dropped(dropping ? t : 0, dropping ? t : 0);  // scratch: A = P * keep of one head
     const bool via_heads = plan.head_major();
     Tensor<T> y_heads = Tensor<T>::from_shape({via_heads ? B : 0, H, Tn, plan.D});  // see AttentionPlan::head_major
-    for (std::size_t b = 0; b < B; ++b)
-        for (std::size_t h = 0; h < H; ++h) {
+    const T* qkv_value = qkv.value().data();
+    detail::split_heads(B * H, threads, [&](std::size_t first, std::size_t last) {
+        Eigen::Array<T, Eigen::Dynamic, 1> e(t);                   // scratch: exp(row - max) of one softmax row
+        RowMatrix<T> dropped(dropping ? t : 0, dropping ? t : 0);  // scratch: A = P * keep of one head
+        for (std::size_t head = first; head < last; ++head) {
+            const std::size_t b = head / H, h = head % H;
             auto Y = via_heads ? detail::strided(y_heads.data() + plan.head_major_offset(b, h), Tn, plan.D, plan.D)
-                                : detail::strided(out.data() + plan.y_offset(b, h), Tn, plan.D, C);
-            detail::attention_forward_head(plan, b, h, scale, qkv.value().data(), dropping ? keep.data() : nullptr, att.data(), Y, e, dropped);
+                               : detail::strided(out.data() + plan.y_offset(b, h), Tn, plan.D, C);
+            detail::attention_forward_head(plan, b, h, scale, qkv_value, dropping ? keep.data() : nullptr, att.data(), Y, e, dropped);
             if (via_heads) detail::strided(out.data() + plan.y_offset(b, h), Tn, plan.D, C) = Y;
         }
+    });
 
     return qkv.tape().record("causal_self_attention", std::move(out), {qkv},
-                             [plan, scale, dropping, att = std::move(att), keep = std::move(keep)](Tape<T>& tape, const Node<T>& node) {
+                             [plan, scale, dropping, threads, att = std::move(att), keep = std::move(keep)](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
         const Eigen::Index tt = static_cast<Eigen::Index>(plan.T);
-        RowMatrix<T> dropped_bh(dropping ? tt : 0, dropping ? tt : 0), dA(tt, tt);  // scratch of one head
         T* grad_qkv = tape.adjoint(in).data();
+        const T* x_value = tape.value(in).data();
         const std::size_t Tn_ = plan.T, C_ = plan.C, D_ = plan.D;
         const bool grads_via_heads = plan.head_major();  // then grad_q, grad_k, grad_v [B,H,T,D] first, as the reference
         const Shape heads_shape{grads_via_heads ? plan.B : 0, plan.H, Tn_, D_};
         Tensor<T> grad_heads[3] = {zeros<T>(heads_shape), zeros<T>(heads_shape), zeros<T>(heads_shape)};
-        for (std::size_t b = 0; b < plan.B; ++b)
-            for (std::size_t h = 0; h < plan.H; ++h) {
+        detail::split_heads(plan.B * plan.H, threads, [&](std::size_t first, std::size_t last) {
+            RowMatrix<T> dropped_bh(dropping ? tt : 0, dropping ? tt : 0), dA(tt, tt);  // scratch of one head
+            for (std::size_t head = first; head < last; ++head) {
+                const std::size_t b = head / plan.H, h = head % plan.H;
                 auto grad_part = [&](std::size_t part) {  // where dQ (0), dK (1) or dV (2) of this head goes
                     return grads_via_heads ? detail::strided(grad_heads[part].data() + plan.head_major_offset(b, h), Tn_, D_, D_)
-                                      : detail::strided(grad_qkv + plan.qkv_offset(b, h, part), Tn_, D_, 3 * C_);
+                                           : detail::strided(grad_qkv + plan.qkv_offset(b, h, part), Tn_, D_, 3 * C_);
                 };
-                detail::attention_backward_head(plan, b, h, scale, tape.value(in).data(), dropping ? keep.data() : nullptr, att.data(),
+                detail::attention_backward_head(plan, b, h, scale, x_value, dropping ? keep.data() : nullptr, att.data(),
                                                 node.adjoint.data(), grad_part(0), grad_part(1), grad_part(2), dropped_bh, dA);
                 if (grads_via_heads)
                     for (std::size_t part = 0; part < 3; ++part)
                         detail::strided(grad_qkv + plan.qkv_offset(b, h, part), Tn_, D_, 3 * C_) += grad_part(part);
             }
+        });
     }, where);
 }
 

@@ -64,6 +64,14 @@ public:
     void set_attention_path(AttentionPath path) { attention_path_ = path; }
     /// How attention is computed (AttentionPath::fused unless set_attention_path changed it).
     AttentionPath attention_path() const { return attention_path_; }
+    /// How many threads the fused attention splits its heads over (1 unless changed; the results are the
+    /// same for every count). ValueError for 0.
+    void set_attention_threads(std::size_t threads) {
+        if (threads == 0) throw ValueError("Gpt::set_attention_threads: threads is 0; expected at least 1");
+        attention_threads_ = threads;
+    }
+    /// How many threads the fused attention uses.
+    std::size_t attention_threads() const { return attention_threads_; }
 
     /// Every parameter, in a stable order (the Hugging Face names, layer by layer).
     std::vector<Parameter<T>>& parameters() { return params_; }
@@ -214,7 +222,7 @@ private:
             Var<T> qkv = linear(a, blk.attn_w, blk.attn_b);  // [B,T,3C]
             Var<T> y;                                        // the heads' outputs, merged: [B,T,C]
             if (attention_path_ == AttentionPath::fused) {
-                y = kernels::causal_self_attention(qkv, H, p_drop, drop_rng, training);
+                y = kernels::causal_self_attention(qkv, H, p_drop, drop_rng, training, attention_threads_);
             } else {
                 auto heads = [&](std::size_t which) {  // columns of q, k or v -> [B,H,T,D]
                     return permute(reshape(slice(qkv, -1, which * C, (which + 1) * C), {B, Tn, H, D}), {0, 2, 1, 3});
@@ -239,6 +247,7 @@ private:
     std::vector<Block> blocks_;
     std::size_t wte_ = 0, wpe_ = 0, lnf_w_ = 0, lnf_b_ = 0;
     AttentionPath attention_path_ = AttentionPath::fused;
+    std::size_t attention_threads_ = 1;
 };
 
 }  // namespace cringe::nn
