@@ -25,11 +25,11 @@ struct TrainedModel {
 /// different labels, with attention computed along `path`.
 template <class T>
 TrainedModel<T> train_along(AttentionPath path, const GptConfig& config, std::size_t steps, std::size_t threads = 1) {
-    Gpt<T> model(config, 21);
-    model.set_attention_path(path);
-    model.set_attention_threads(threads);
+    Gpt<T> gpt(config, 21);
+    gpt.set_attention_path(path);
+    gpt.set_attention_threads(threads);
     std::vector<Parameter<T>*> params;
-    for (auto& p : model.parameters()) params.push_back(&p);
+    for (auto& p : gpt.parameters()) params.push_back(&p);
     optim::AdamW<T> adam(params, {.lr = 1e-2, .weight_decay = 0.01});
     const IdTensor tokens = ids({{1, 2, 3, 4, 5, 6, 7}, {7, 6, 5, 4, 3, 2, 1}});
     const loss::Batch batch{ids({{2, 3, 4, 5, 6, 7, 8}, {6, 5, 4, 3, 2, 1, 0}}), {loss::kPositive, loss::kNegative}, -1, {}};
@@ -39,14 +39,14 @@ TrainedModel<T> train_along(AttentionPath path, const GptConfig& config, std::si
     for (std::size_t step = 0; step < steps; ++step) {
         tape.clear();
         adam.zero_grad();
-        Var<T> logits = model.forward(tape, tokens, /*training=*/true, &dropout_rng);
+        Var<T> logits = gpt.forward(tape, tokens, /*training=*/true, &dropout_rng);
         Var<T> loss_value = loss::Cringe<T>{.k = 3}(logits, batch, loss::Sampler{&sampling_rng, nullptr}).loss;
         tape.backward(loss_value);
         adam.step();
         trained.losses.push_back(loss_value.value()());
         trained.nodes_per_step = tape.size();
     }
-    for (const auto& p : model.parameters()) trained.parameters.push_back(p.value);
+    for (const auto& p : gpt.parameters()) trained.parameters.push_back(p.value);
     return trained;
 }
 
@@ -76,14 +76,14 @@ void require_paths_train_alike(const GptConfig& config) {
 }  // namespace
 
 TEST_CASE("attention paths: fused by default, and set_attention_path switches", "[nn][attention]") {
-    Gpt<float> model(GptConfig{.vocab_size = 9, .n_positions = 8, .n_embd = 8, .n_layer = 1, .n_head = 2}, 1);
-    CHECK(model.attention_path() == AttentionPath::fused);
-    model.set_attention_path(AttentionPath::reference);
-    CHECK(model.attention_path() == AttentionPath::reference);
-    CHECK(model.attention_threads() == 1);
-    model.set_attention_threads(2);
-    CHECK(model.attention_threads() == 2);
-    REQUIRE_THROWS_WITH(model.set_attention_threads(0), Catch::Contains("Gpt::set_attention_threads: threads is 0"));
+    Gpt<float> gpt(GptConfig{.vocab_size = 9, .n_positions = 8, .n_embd = 8, .n_layer = 1, .n_head = 2}, 1);
+    CHECK(gpt.attention_path() == AttentionPath::fused);
+    gpt.set_attention_path(AttentionPath::reference);
+    CHECK(gpt.attention_path() == AttentionPath::reference);
+    CHECK(gpt.attention_threads() == 1);
+    gpt.set_attention_threads(2);
+    CHECK(gpt.attention_threads() == 2);
+    REQUIRE_THROWS_WITH(gpt.set_attention_threads(0), Catch::Contains("Gpt::set_attention_threads: threads is 0"));
 }
 
 TEST_CASE("attention paths: training steps with dropout give the same losses and parameters, bit for bit", "[nn][attention]") {

@@ -31,10 +31,15 @@
 // transposition on the same values (only the row stride of the maps differs), the scale, the mask
 // value, the softmax (slice_shift, shifted_exp with its flushed exp) and the dropout draws (one
 // uniform per entry of [B,H,T,T] in row-major order, before anything else reads the Rng) are the
-// reference ops' arithmetic. tests/kernels/test_attention.cpp asserts equality of values and of
-// qkv's gradient in float and double. The zeros of the reference's intermediate adjoints are not
-// filled and added to here, so a gradient entry that is exactly zero may differ in its sign (-0 vs +0),
-// never in value.
+// reference ops' arithmetic; at the sizes where Eigen multiplies coefficient by coefficient, the
+// results go through [B,H,T,D] buffers as in the reference (AttentionPlan::head_major says why).
+// tests/kernels/test_attention.cpp asserts bitwise equality of values and of qkv's gradient in float
+// and double. (The reference adds each intermediate gradient into zeroed adjoints, which turns a -0
+// into +0; this op computes most of them directly, so an entry that is exactly zero could differ in
+// its sign, never in value; the tests have found no such entry.)
+//
+// Threads: with threads > 1 the heads are split over std::threads (detail::split_heads); each head
+// writes only its own slices, so every thread count gives the same bits.
 #pragma once
 
 #include <algorithm>
@@ -45,7 +50,6 @@
 #include <utility>
 #include <vector>
 
-#include "../ops/mask.hpp"
 #include "../ops/softmax.hpp"
 #include "../rng.hpp"
 #include "../tape.hpp"
