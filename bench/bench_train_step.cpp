@@ -2,7 +2,10 @@
 // reference step that bench/compare_pytorch runs beside it does it.
 //
 //   train_step/<config>/<dtype>/<loss>    config tiny | small | medium (docs/performance.md),
-//                                         loss ce | ul | cringe
+//                                         loss ce | ul | cringe; attention by the fused kernel (the default)
+//   train_step_reference_attention/<config>/<dtype>/<loss>
+//                                         the same step with Gpt's reference attention path (the ops
+//                                         composition; docs/kernels.md), for the fused-vs-reference figure
 // One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
 // no dropout, no clipping (the PyTorch step has neither). Data: 4 fixed random [B, T+1] sequences,
 // inputs = seq[:, :-1], targets = seq[:, 1:], cycled as the PyTorch script does.
@@ -63,9 +66,10 @@ std::vector<StepData> make_data(const BenchConfig& c, int label) {
 }
 
 template <class Policy>
-void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, int label) {
+void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, int label, nn::AttentionPath path) {
     using T = typename Policy::scalar_type;
     nn::Gpt<T> model(c.gpt_config(), 0);
+    model.set_attention_path(path);
     std::vector<Parameter<T>*> params;
     for (auto& p : model.parameters()) params.push_back(&p);
     optim::AdamW<T> adam(params, {.lr = 3e-4, .weight_decay = 0.01});
@@ -97,18 +101,20 @@ void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, in
 template <class T>
 void register_all() {
     const std::string dt = dtype_name<T>();
-    for (const BenchConfig& c : cringe::bench::kModelConfigs) {
-        const std::string prefix = std::string("train_step/") + c.name + "/" + dt + "/";
-        auto add = [&](const char* loss_name, auto policy, int label) {
-            auto* b = benchmark::RegisterBenchmark((prefix + loss_name).c_str(),
-                                                   [&c, policy, label](benchmark::State& s) { train_step(s, c, policy, label); });
-            b->Unit(benchmark::kMillisecond);  // rates use CPU time; the JSON has real_time too
-            if (std::string(c.name) == "medium") b->Iterations(3);  // a step takes about a second
-        };
-        add("ce", loss::CrossEntropy<T>{}, loss::kPositive);
-        add("ul", loss::Unlikelihood<T>{}, loss::kNegative);
-        add("cringe", loss::Cringe<T>{.k = 5}, loss::kNegative);
-    }
+    for (const nn::AttentionPath path : {nn::AttentionPath::fused, nn::AttentionPath::reference})
+        for (const BenchConfig& c : cringe::bench::kModelConfigs) {
+            const std::string prefix = std::string(path == nn::AttentionPath::fused ? "train_step/" : "train_step_reference_attention/") +
+                                       c.name + "/" + dt + "/";
+            auto add = [&](const char* loss_name, auto policy, int label) {
+                auto* b = benchmark::RegisterBenchmark((prefix + loss_name).c_str(),
+                                                       [&c, policy, label, path](benchmark::State& s) { train_step(s, c, policy, label, path); });
+                b->Unit(benchmark::kMillisecond);  // rates use CPU time; the JSON has real_time too
+                if (std::string(c.name) == "medium") b->Iterations(3);  // a step takes about a second
+            };
+            add("ce", loss::CrossEntropy<T>{}, loss::kPositive);
+            add("ul", loss::Unlikelihood<T>{}, loss::kNegative);
+            add("cringe", loss::Cringe<T>{.k = 5}, loss::kNegative);
+        }
 }
 
 }  // namespace

@@ -9,8 +9,9 @@
 #include "rng.hpp"
 #include "tensor.hpp"
 #include "tape.hpp"
-// 2. differentiable ops
+// 2. differentiable ops, and the fused kernels that compute compositions of them faster
 #include "ops/ops.hpp"
+#include "kernels/attention.hpp"
 // 3. checking and inspection
 #include "dual.hpp"
 #include "check/gradcheck.hpp"

@@ -72,6 +72,7 @@ TEST_CASE("anomaly mode: a NaN planted in a GPT weight is named at its parameter
 
 TEST_CASE("anomaly mode: a huge GPT weight overflows first in the attention scores matmul", "[anomaly][nn]") {
     nn::Gpt<double> model(anomaly_model_config(), 1);
+    model.set_attention_path(nn::AttentionPath::reference);  // attention node by node (the fused op: next test)
     auto& c_attn = model.parameter("transformer.h.0.attn.c_attn.weight").value;  // [8, 24]: q | k | v columns
     c_attn(0, 0) = 1e200;  // q, head 0, dimension 0
     c_attn(0, 8) = 1e200;  // k, head 0, dimension 0: q k^T ~ 1e400 overflows; q and k themselves are finite
@@ -82,6 +83,19 @@ TEST_CASE("anomaly mode: a huge GPT weight overflows first in the attention scor
                                     "gpt.hpp:", " is not finite at element 0 (value inf)"}));
     // the recorded graph stops just before that matmul: its inputs (q and k) are the last nodes
     REQUIRE(tape.node(tape.size() - 1).op == std::string("permute"));
+}
+
+TEST_CASE("anomaly mode: the same overflow on the fused attention path is named at the fused op", "[anomaly][nn][kernels]") {
+    nn::Gpt<double> model(anomaly_model_config(), 1);  // AttentionPath::fused, the default
+    auto& c_attn = model.parameter("transformer.h.0.attn.c_attn.weight").value;
+    c_attn(0, 0) = 1e200;  // q k^T ~ 1e400 overflows inside the op; its output (softmax of inf: NaN) is not finite
+    c_attn(0, 8) = 1e200;
+    Tape<double> tape;
+    auto guard = tape.detect_anomaly();
+    REQUIRE_THROWS_MATCHES(model.forward(tape, ids({{1, 2, 3}})), NumericalError,
+                           SaysAll({"anomaly: forward value of causal_self_attention (inputs [1,3,24]; output [1,3,8]) created at ",
+                                    "gpt.hpp:", " is not finite at element 0"}));
+    REQUIRE(tape.node(tape.size() - 1).op == std::string("add"));  // its input qkv = a W + b is the last node
 }
 
 // Operators (x + y) cannot take the caller's line as a default argument: a node they make names

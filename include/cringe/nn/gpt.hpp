@@ -13,19 +13,29 @@
 // Weights use GPT-2's Conv1D orientation [in, out] (y = x W + b), so Hugging Face checkpoints load
 // without transposes, under the same names (transformer.h.{i}.attn.c_attn.weight, ...).
 //
-// How backward flows through attention: see docs/transformer.md. Every piece is an op of
-// cringe/ops with its own gradient check; the whole model is also gradchecked (tests/nn).
+// How backward flows through attention: see docs/transformer.md. Attention runs, by default, as one
+// fused op of cringe/kernels (kernels/attention.hpp: the same numbers, bit for bit, without the head
+// split's copies); set_attention_path(AttentionPath::reference) composes it from the ops of cringe/ops
+// instead, each with its own gradient check, as the code below spells out (docs/kernels.md). The
+// whole model is also gradchecked (tests/nn).
 #pragma once
 
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "../kernels/attention.hpp"
 #include "../ops/ops.hpp"
 #include "../rng.hpp"
 #include "gpt_config.hpp"
 
 namespace cringe::nn {
+
+/// How a Gpt computes attention (docs/kernels.md): both give the same values and gradients.
+enum class AttentionPath {
+    fused,      ///< one op, kernels::causal_self_attention (the default: fewer nodes, no head copies)
+    reference,  ///< composed from the reference ops: slice, permute, matmul, affine, masked_fill, softmax, dropout
+};
 
 /// A GPT-2 language model on the tape, with Hugging Face's parameter names.
 template <class T>
@@ -49,6 +59,19 @@ public:
 
     /// The hyper-parameters.
     const GptConfig& config() const { return config_; }
+
+    /// How attention is computed from now on; not part of the config or of a checkpoint.
+    void set_attention_path(AttentionPath path) { attention_path_ = path; }
+    /// How attention is computed (AttentionPath::fused unless set_attention_path changed it).
+    AttentionPath attention_path() const { return attention_path_; }
+    /// How many threads the fused attention splits its heads over (1 unless changed; the results are the
+    /// same for every count). ValueError for 0.
+    void set_attention_threads(std::size_t threads) {
+        if (threads == 0) throw ValueError("Gpt::set_attention_threads: threads is 0; expected at least 1");
+        attention_threads_ = threads;
+    }
+    /// How many threads the fused attention uses.
+    std::size_t attention_threads() const { return attention_threads_; }
 
     /// Every parameter, in a stable order (the Hugging Face names, layer by layer).
     std::vector<Parameter<T>>& parameters() { return params_; }
@@ -197,13 +220,18 @@ private:
             // attention sub-layer
             Var<T> a = layer_norm(x, weight(blk.ln_1_w), weight(blk.ln_1_b), config_.layer_norm_epsilon);
             Var<T> qkv = linear(a, blk.attn_w, blk.attn_b);  // [B,T,3C]
-            auto heads = [&](std::size_t which) {            // columns of q, k or v -> [B,H,T,D]
-                return permute(reshape(slice(qkv, -1, which * C, (which + 1) * C), {B, Tn, H, D}), {0, 2, 1, 3});
-            };
-            Var<T> q = heads(0), k = heads(1), v = heads(2);
-            Var<T> scores = affine(matmul(q, k, /*b_transposed=*/true), T(1.0 / std::sqrt(static_cast<double>(D))), T(0));  // [B,H,T,T]
-            Var<T> att = dropout(softmax(masked_fill(scores, causal, T(-1e9))), p_drop, drop_rng, training);
-            Var<T> y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, Tn, C});  // merge the heads
+            Var<T> y;                                        // the heads' outputs, merged: [B,T,C]
+            if (attention_path_ == AttentionPath::fused) {
+                y = kernels::causal_self_attention(qkv, H, p_drop, drop_rng, training, attention_threads_);
+            } else {
+                auto heads = [&](std::size_t which) {  // columns of q, k or v -> [B,H,T,D]
+                    return permute(reshape(slice(qkv, -1, which * C, (which + 1) * C), {B, Tn, H, D}), {0, 2, 1, 3});
+                };
+                Var<T> q = heads(0), k = heads(1), v = heads(2);
+                Var<T> scores = affine(matmul(q, k, /*b_transposed=*/true), T(1.0 / std::sqrt(static_cast<double>(D))), T(0));  // [B,H,T,T]
+                Var<T> att = dropout(softmax(masked_fill(scores, causal, T(-1e9))), p_drop, drop_rng, training);
+                y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, Tn, C});  // merge the heads
+            }
             x = cringe::add(x, dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training));
             // MLP sub-layer
             Var<T> m = layer_norm(x, weight(blk.ln_2_w), weight(blk.ln_2_b), config_.layer_norm_epsilon);
@@ -218,6 +246,8 @@ private:
     std::vector<Parameter<T>> params_;
     std::vector<Block> blocks_;
     std::size_t wte_ = 0, wpe_ = 0, lnf_w_ = 0, lnf_b_ = 0;
+    AttentionPath attention_path_ = AttentionPath::fused;
+    std::size_t attention_threads_ = 1;
 };
 
 }  // namespace cringe::nn
