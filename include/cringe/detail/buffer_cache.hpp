@@ -54,7 +54,9 @@ public:
             BufferCache& cache = instance();
             // A buffer allocated on another thread was not counted here: never below zero.
             cache.in_use_ -= std::min(cache.in_use_, bytes);
-            if (cache.cached_ + bytes <= std::max(max_cached_bytes, cache.peak_in_use_)) {
+            const std::size_t limit = std::max(max_cached_bytes, cache.peak_in_use_);
+            cache.evict_other_sizes(bytes, limit);
+            if (cache.cached_ + bytes <= limit) {
                 try {
                     cache.free_[bytes].push_back(p);
                     cache.cached_ += bytes;
@@ -76,6 +78,22 @@ private:
         thread_local bool flag = false;
         return flag;
     }
+    // Makes room for a block of `bytes` by freeing cached blocks of OTHER sizes: a program that moves
+    // on to other shapes (another model, another batch size) keeps the blocks it uses now, not the
+    // ones it used before (without this, stale sizes filled the cache and the new step's blocks went
+    // back to the kernel: thousands of page faults per step).
+    void evict_other_sizes(std::size_t bytes, std::size_t limit) noexcept {
+        for (auto it = free_.begin(); it != free_.end() && cached_ + bytes > limit; ++it) {
+            if (it->first == bytes) continue;
+            std::vector<void*>& blocks = it->second;
+            while (!blocks.empty() && cached_ + bytes > limit) {
+                ::operator delete(blocks.back(), alignment);
+                blocks.pop_back();
+                cached_ -= it->first;
+            }
+        }
+    }
+
     void note_in_use(std::size_t bytes) {
         in_use_ += bytes;
         peak_in_use_ = std::max(peak_in_use_, in_use_);
