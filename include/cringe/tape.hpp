@@ -248,7 +248,7 @@ struct Node {
 
 /// How a backward closure stores a contribution into an adjoint that already holds this backward's
 /// earlier contributions: it adds (see WRITE-FIRST ADJOINTS in tape.hpp). Works on one element, an
-/// Eigen array expression, or an Eigen matrix product (product(): no temporary, BLAS beta = 1).
+/// Eigen array expression, or an Eigen matrix product (product(): no temporary, GEMM with beta = 1).
 template <class T>
 struct StoreAdd {
     /// Whether this store assigns (the first contribution).
@@ -269,7 +269,8 @@ struct StoreAssign {
     static constexpr bool assigns = true;
     /// dst = v, for one element or an Eigen array.
     template <class Dst, class V> void operator()(Dst&& dst, const V& v) const { dst = v; }
-    /// dst = a matrix product, evaluated straight into dst (BLAS beta = 0).
+    /// dst = a matrix product, evaluated straight into dst. (Eigen still zeroes dst before a large
+    /// product and runs its GEMM with beta = 1; only a direct BLAS call with beta = 0 would not.)
     template <class Dst, class P> void product(Dst&& dst, const P& p) const { dst.noalias() = p; }
     /// A part of the adjoint this op contributes nothing to: zeroed, as no one wrote it yet.
     template <class Dst> void untouched(Dst&& dst) const {

@@ -94,7 +94,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         const T* a_value = tape.value(ia).data();
         const T* b_value = tape.value(ib).data();
         // The products go straight into the adjoints: store.product is Eigen's noalias() = (the first
-        // contribution, BLAS beta = 0) or noalias() += (beta = 1). Batch p writes its own block of
+        // contribution) or noalias() += (later ones). Batch p writes its own block of
         // grad_a, and of grad_b unless b is shared (then there is one batch).
         auto grad_p = [&](std::size_t p) { return ConstMatrixMap<T>(node.adjoint.data() + p * plan.M * plan.N, m, n); };
         auto b_p = [&](std::size_t p, Eigen::Index rows, Eigen::Index cols) {
