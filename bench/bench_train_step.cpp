@@ -14,7 +14,10 @@
 // Counters: items_per_second = tokens/s (B*T per step, per CPU second: robust on a shared machine;
 // bench/compare_pytorch uses real_time, as PyTorch's perf_counter), GFLOP/s in model FLOPs (the
 // formula of docs/performance.md), nodes = tape nodes per step, peak_RSS_MiB = the process's peak RSS (getrusage); run one
-// benchmark per process (--benchmark_filter) for a per-config memory figure.
+// benchmark per process (--benchmark_filter) for a per-config memory figure. minor_faults_per_step =
+// minor page faults (getrusage ru_minflt) over the timed, warmed-up steps divided by their number: a
+// step that reuses every buffer takes none (a fresh page costs a fault and the kernel clearing it).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,13 @@ using cringe::bench::peak_rss_mib;
 using cringe::bench::rate;
 
 using BenchConfig = cringe::bench::ModelConfig;
+
+/// Minor page faults of this process so far (a first touch of a fresh page).
+long minor_faults() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_minflt;
+}
 
 /// 6 x (weight-matrix parameters incl. the LM head) x tokens + 12 x layers x B x T^2 x d.
 double model_gflop(const BenchConfig& c) {
@@ -90,12 +100,16 @@ void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, in
     };
     one_step();  // warm-up: the tape's node vector and the allocator reach their steady state
     const std::size_t nodes = tape.size();
+    const long faults_before = minor_faults();
     for (auto _ : state) one_step();
+    const long faults = minor_faults() - faults_before;
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(c.batch * c.seq));
     state.counters["GFLOP/s"] = rate(model_gflop(c));
     state.counters["nodes"] = static_cast<double>(nodes);
     state.counters["params"] = static_cast<double>(model.parameter_count());
     state.counters["peak_RSS_MiB"] = peak_rss_mib();
+    state.counters["minor_faults_per_step"] =
+        static_cast<double>(faults) / static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1));
 }
 
 template <class T>

@@ -17,6 +17,20 @@
 // clear() drops every node but keeps the vector's capacity, so a training loop that clears the tape
 // each step does not grow.
 //
+// WRITE-FIRST ADJOINTS. An intermediate node's adjoint is not zero-filled when a backward starts:
+// the first contribution it receives in that backward ASSIGNS, every later one ADDS (adjoint_live
+// says which; an adjoint that received nothing reads as zero). This saves a full write of every
+// adjoint per backward (a memset of the whole graph's size). The decision lives in one place,
+// Tape::accumulate: a backward closure hands it the contribution (a whole-tensor expression) or a
+// function that writes through a `store` (StoreAssign or StoreAdd), and never decides itself. An op
+// that writes only part of an input's adjoint (slice, masked_fill) passes the rest to
+// store.untouched(), which zeroes it on the first contribution and leaves it alone after. Scatters
+// that may hit one element twice (embedding, gather, reductions) take adjoint(i), which zero-fills
+// on first use, and add. Leaves never take the write-first path: variables and Parameters
+// accumulate across backward calls by design, so accumulate() always adds into them.
+// Results are bitwise those of zero-fill-then-add, since 0 + x == x for every x except one: an
+// exact zero contribution of negative sign (-0) stays -0 when assigned, where 0 + (-0) gave +0.
+//
 // GENERATIONS. Every tape, at construction and at each clear(), takes a new generation id from one
 // process-wide counter and registers it as live; clear() and the destructor retire it. A Var stores
 // its tape's generation, and every access checks that it is still live BEFORE touching the tape:
@@ -34,6 +48,7 @@
 #include <unordered_set>
 #include <version>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -109,6 +124,11 @@ private:
         return *r;
     }
 };
+
+/// An Eigen array or array expression (Eigen returns its expressions const-qualified, hence the
+/// remove_cvref: Tape::accumulate must never take one for a function to call).
+template <class E>
+concept EigenArray = std::is_base_of_v<Eigen::ArrayBase<std::remove_cvref_t<E>>, std::remove_cvref_t<E>>;
 
 }  // namespace detail
 
@@ -224,6 +244,39 @@ struct Node {
 
     /// The forward value (the parameter's for a parameter leaf).
     const Tensor<T>& val() const { return parameter ? parameter->value : value; }
+};
+
+/// How a backward closure stores a contribution into an adjoint that already holds this backward's
+/// earlier contributions: it adds (see WRITE-FIRST ADJOINTS in tape.hpp). Works on one element, an
+/// Eigen array expression, or an Eigen matrix product (product(): no temporary, GEMM with beta = 1).
+template <class T>
+struct StoreAdd {
+    /// Whether this store assigns (the first contribution).
+    static constexpr bool assigns = false;
+    /// dst += v, for one element or an Eigen array.
+    template <class Dst, class V> void operator()(Dst&& dst, const V& v) const { dst += v; }
+    /// dst += a matrix product, evaluated straight into dst.
+    template <class Dst, class P> void product(Dst&& dst, const P& p) const { dst.noalias() += p; }
+    /// A part of the adjoint this op contributes nothing to: left as it is.
+    template <class Dst> void untouched(Dst&&) const {}
+};
+
+/// How a backward closure stores the FIRST contribution of this backward into an adjoint, whose
+/// buffer still holds stale values: it assigns (see WRITE-FIRST ADJOINTS in tape.hpp).
+template <class T>
+struct StoreAssign {
+    /// Whether this store assigns (the first contribution).
+    static constexpr bool assigns = true;
+    /// dst = v, for one element or an Eigen array.
+    template <class Dst, class V> void operator()(Dst&& dst, const V& v) const { dst = v; }
+    /// dst = a matrix product, evaluated straight into dst. (Eigen still zeroes dst before a large
+    /// product and runs its GEMM with beta = 1; only a direct BLAS call with beta = 0 would not.)
+    template <class Dst, class P> void product(Dst&& dst, const P& p) const { dst.noalias() = p; }
+    /// A part of the adjoint this op contributes nothing to: zeroed, as no one wrote it yet.
+    template <class Dst> void untouched(Dst&& dst) const {
+        if constexpr (requires { dst.setZero(); }) dst.setZero();
+        else dst = T(0);
+    }
 };
 
 /// Options of Tape::backward.
@@ -349,9 +402,33 @@ public:
     /// True when backward should bother computing a contribution for input node i.
     bool wants_grad(std::size_t i) const { return nodes_[i].requires_grad; }
     /// adjoint(i) += g (same shape), skipping nodes that need no gradient.
-    void add_to_adjoint(std::size_t i, const Tensor<T>& g) {
+    void add_to_adjoint(std::size_t i, const Tensor<T>& g) { accumulate(i, flat(g)); }
+
+    /// Adds one contribution into the adjoint of node i, write-first (see WRITE-FIRST ADJOINTS):
+    /// `write(grad, store)` gets the adjoint tensor and the store to write it with, StoreAssign
+    /// for the first contribution to an intermediate node in this backward (`grad` holds stale
+    /// values: every element must be written, through store or store.untouched), StoreAdd
+    /// otherwise. Does nothing for a node that needs no gradient.
+    template <class Write>
+        requires(!detail::EigenArray<Write>)
+    void accumulate(std::size_t i, Write&& write) {
+        static_assert(std::is_invocable_v<Write&, Tensor<T>&, StoreAdd<T>>,
+                      "Tape::accumulate: pass a function (Tensor<T>& grad, auto store) or an Eigen array expression");
         if (!wants_grad(i)) return;
-        flat(adjoint(i)) += flat(g);
+        Node<T>& node = nodes_[i];
+        if (node.kind == NodeKind::op && !node.adjoint_live) {
+            if (node.adjoint.shape() != node.val().shape()) node.adjoint.resize(node.val().shape());
+            write(node.adjoint, StoreAssign<T>{});
+            node.adjoint_live = true;
+        } else {
+            write(adjoint(i), StoreAdd<T>{});
+        }
+    }
+    /// adjoint(i) += contribution, write-first; `contribution` is a flat Eigen array expression
+    /// (or array) with the adjoint's element count, e.g. flat(grad) * scale.
+    template <detail::EigenArray Contribution>
+    void accumulate(std::size_t i, const Contribution& contribution) {
+        accumulate(i, [&](Tensor<T>& grad, auto store) { store(flat(grad), contribution); });
     }
 
     // ---- inspection ---------------------------------------------------------------------------

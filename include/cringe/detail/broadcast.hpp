@@ -168,25 +168,26 @@ Tensor<T> sum_to_shape(const Tensor<T>& grad, const Shape& to) {
 namespace detail {
 
 /// adjoint(input) += scale * sum_to_shape(grad, shape of input), for the backward of add and sub (the
-/// term is the incoming gradient itself). Fast paths: equal shapes add flat; a bias sums `grad`'s
-/// rows with Eigen's column sums (vectorised), then adds.
+/// term is the incoming gradient itself), written through Tape::accumulate (the first contribution
+/// assigns). Fast paths: equal shapes copy or add flat; a bias sums `grad`'s rows with Eigen's column
+/// sums (vectorised).
 template <class T>
 void add_sum_to_shape(Tape<T>& tape, std::size_t input, const Tensor<T>& grad, T scale = T(1)) {
-    if (!tape.wants_grad(input)) return;
-    Tensor<T>& grad_in = tape.adjoint(input);
-    switch (broadcast_kind(grad.shape(), grad_in.shape())) {
-        case BroadcastKind::same:
-            flat(grad_in) += scale * flat(grad);
-            return;
-        case BroadcastKind::suffix: {
-            const auto block = static_cast<Eigen::Index>(grad_in.size());
-            ConstMatrixMap<T> rows(grad.data(), static_cast<Eigen::Index>(grad.size()) / block, block);
-            flat(grad_in) += scale * rows.colwise().sum().transpose().array();
-            return;
+    tape.accumulate(input, [&](Tensor<T>& grad_in, auto store) {
+        switch (broadcast_kind(grad.shape(), grad_in.shape())) {
+            case BroadcastKind::same:
+                store(flat(grad_in), scale * flat(grad));
+                return;
+            case BroadcastKind::suffix: {
+                const auto block = static_cast<Eigen::Index>(grad_in.size());
+                ConstMatrixMap<T> rows(grad.data(), static_cast<Eigen::Index>(grad.size()) / block, block);
+                store(flat(grad_in), scale * rows.colwise().sum().transpose().array());
+                return;
+            }
+            case BroadcastKind::general:
+                store(flat(grad_in), scale * flat(sum_to_shape(grad, to_shape(grad_in.shape()))));
         }
-        case BroadcastKind::general:
-            flat(grad_in) += scale * flat(sum_to_shape(grad, to_shape(grad_in.shape())));
-    }
+    });
 }
 
 /// The backward of a broadcasting binary node whose terms need the inputs (mul, div):

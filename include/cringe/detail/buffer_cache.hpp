@@ -3,6 +3,7 @@
 // reader meets the Tensor type first (docs/design.md, "Layers").
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <new>
 #include <unordered_map>
@@ -15,9 +16,14 @@ namespace detail {
 /// A per-thread cache of freed tensor buffers, by size. A training step allocates the same buffers
 /// (values, adjoints) in every iteration; handing them back to malloc makes glibc return the pages to
 /// the kernel and fault them in again, which measured at 30-40% of a step. Reusing them removes that.
-/// Bounded (256 MiB per thread); disabled under AddressSanitizer so that use-after-free is still caught.
+/// Bounded: it holds at most max(256 MiB, the thread's high-water mark of buffers in use) - a
+/// program that once held N bytes of tensors at a time is likely to need them again (the next
+/// training step), and a fixed bound below one step's memory (a small GPT in double) sent part of
+/// every step back to the kernel: thousands of page faults per step. Disabled under
+/// AddressSanitizer (CRINGE_NO_BUFFER_CACHE) so that use-after-free is still caught.
 class BufferCache {
 public:
+    /// The cache may always hold this much, whatever the high-water mark.
     static constexpr std::size_t max_cached_bytes = std::size_t{256} << 20;
     static constexpr std::align_val_t alignment{64};
 
@@ -29,11 +35,13 @@ public:
     static void* allocate(std::size_t bytes) {
 #ifndef CRINGE_NO_BUFFER_CACHE
         if (!dead()) {
-            auto& blocks = instance().free_[bytes];
+            BufferCache& cache = instance();
+            cache.note_in_use(bytes);
+            auto& blocks = cache.free_[bytes];
             if (!blocks.empty()) {
                 void* p = blocks.back();
                 blocks.pop_back();
-                instance().cached_ -= bytes;
+                cache.cached_ -= bytes;
                 return p;
             }
         }
@@ -42,12 +50,19 @@ public:
     }
     static void deallocate(void* p, [[maybe_unused]] std::size_t bytes) noexcept {
 #ifndef CRINGE_NO_BUFFER_CACHE
-        if (!dead() && instance().cached_ + bytes <= max_cached_bytes) {
-            try {
-                instance().free_[bytes].push_back(p);
-                instance().cached_ += bytes;
-                return;
-            } catch (...) {  // no memory for the bookkeeping: just free it
+        if (!dead()) {
+            BufferCache& cache = instance();
+            // A buffer allocated on another thread was not counted here: never below zero.
+            cache.in_use_ -= std::min(cache.in_use_, bytes);
+            const std::size_t limit = std::max(max_cached_bytes, cache.peak_in_use_);
+            cache.evict_other_sizes(bytes, limit);
+            if (cache.cached_ + bytes <= limit) {
+                try {
+                    cache.free_[bytes].push_back(p);
+                    cache.cached_ += bytes;
+                    return;
+                } catch (...) {  // no memory for the bookkeeping: just free it
+                }
             }
         }
 #endif
@@ -63,8 +78,33 @@ private:
         thread_local bool flag = false;
         return flag;
     }
+    // Makes room for a block of `bytes` by freeing cached blocks of OTHER sizes: a program that moves
+    // on to other shapes (another model, another batch size) keeps the blocks it uses now, not the
+    // ones it used before (without this, stale sizes filled the cache and the new step's blocks went
+    // back to the kernel: thousands of page faults per step).
+    void evict_other_sizes(std::size_t bytes, std::size_t limit) noexcept {
+        for (auto it = free_.begin(); it != free_.end() && cached_ + bytes > limit; ++it) {
+            if (it->first == bytes) continue;
+            std::vector<void*>& blocks = it->second;
+            while (!blocks.empty() && cached_ + bytes > limit) {
+                ::operator delete(blocks.back(), alignment);
+                blocks.pop_back();
+                cached_ -= it->first;
+            }
+        }
+    }
+
+    void note_in_use(std::size_t bytes) {
+        in_use_ += bytes;
+        peak_in_use_ = std::max(peak_in_use_, in_use_);
+    }
+
     std::unordered_map<std::size_t, std::vector<void*>> free_;
-    [[maybe_unused]] std::size_t cached_ = 0;  // bytes held in free_ (unread with CRINGE_NO_BUFFER_CACHE)
+    // Bytes held in free_, bytes handed out by this thread and not yet returned, and the most of those
+    // at any time (all unread with CRINGE_NO_BUFFER_CACHE).
+    [[maybe_unused]] std::size_t cached_ = 0;
+    [[maybe_unused]] std::size_t in_use_ = 0;
+    [[maybe_unused]] std::size_t peak_in_use_ = 0;
 };
 
 }  // namespace detail

@@ -34,11 +34,13 @@ void for_each_slice(const AxisSplit& s, F f) {
         for (std::size_t j = 0; j < s.inner; ++j) f(o * s.n * s.inner + j);
 }
 
-/// out = x with its axes reordered (output axis i is input axis axes[i]), copied in output order.
-/// The innermost output axis is a tight loop; when it is also the input's innermost axis (the
-/// attention head split/merge, {0,2,1,3}) each run is one contiguous copy.
-template <class T>
-Tensor<T> permute_copy(const Tensor<T>& x, const Shape& axes) {
+/// Writes x with its axes reordered (output axis i is input axis axes[i]) into `out` (the permuted
+/// shape's element count), in output order, through `store(dst, src)`: called on one element, or on
+/// Eigen arrays of one contiguous run, so a backward can pass its Tape store (assign or add) and a
+/// forward a plain copy. The innermost output axis is a tight loop; when it is also the input's
+/// innermost axis (the attention head split/merge, {0,2,1,3}) each run is one contiguous block.
+template <class T, class Store>
+void permute_store(const Tensor<T>& x, const Shape& axes, T* out, Store store) {
     const std::size_t rank = axes.size();
     const auto& in_shape = x.shape();
     std::vector<std::size_t> in_strides(rank, 1);
@@ -49,21 +51,21 @@ Tensor<T> permute_copy(const Tensor<T>& x, const Shape& axes) {
         out_shape[i] = in_shape[axes[i]];
         strides[i] = in_strides[axes[i]];
     }
-    Tensor<T> out = Tensor<T>::from_shape(out_shape);
-    if (out.size() == 0) return out;
+    const std::size_t size = numel(out_shape);
+    if (size == 0) return;
     if (rank == 0) {
-        out.data()[0] = x.data()[0];
-        return out;
+        store(out[0], x.data()[0]);
+        return;
     }
     const std::size_t inner = out_shape[rank - 1], inner_stride = strides[rank - 1];
+    const auto run = static_cast<Eigen::Index>(inner);
     std::vector<std::size_t> index(rank, 0);
     std::size_t src = 0;
     const T* px = x.data();
-    T* po = out.data();
-    for (std::size_t flat_out = 0; flat_out < out.size(); flat_out += inner) {
-        if (inner_stride == 1) std::copy_n(px + src, inner, po + flat_out);
+    for (std::size_t flat_out = 0; flat_out < size; flat_out += inner) {
+        if (inner_stride == 1) store(ArrayMap<T>(out + flat_out, run), ConstArrayMap<T>(px + src, run));
         else
-            for (std::size_t j = 0; j < inner; ++j) po[flat_out + j] = px[src + j * inner_stride];
+            for (std::size_t j = 0; j < inner; ++j) store(out[flat_out + j], px[src + j * inner_stride]);
         for (std::size_t axis = rank - 1; axis-- > 0;) {  // odometer over the outer output axes
             ++index[axis];
             src += strides[axis];
@@ -72,6 +74,15 @@ Tensor<T> permute_copy(const Tensor<T>& x, const Shape& axes) {
             index[axis] = 0;
         }
     }
+}
+
+/// out = x with its axes reordered (output axis i is input axis axes[i]); see permute_store.
+template <class T>
+Tensor<T> permute_copy(const Tensor<T>& x, const Shape& axes) {
+    Shape out_shape(axes.size());
+    for (std::size_t i = 0; i < axes.size(); ++i) out_shape[i] = x.shape()[axes[i]];
+    Tensor<T> out = Tensor<T>::from_shape(out_shape);
+    permute_store(x, axes, out.data(), [](auto&& dst, const auto& src) { dst = src; });
     return out;
 }
 

@@ -59,10 +59,8 @@ struct TermWeights {
 template <class T>
 Var<T> record_fused_loss(const char* name, const Var<T>& logits, T value, Tensor<T> gradient, Where where) {
     return logits.tape().record(name, scalar_tensor(value), {logits}, [G = std::move(gradient)](Tape<T>& tape, const Node<T>& node) {
-        const std::size_t in = node.inputs[0];
-        if (!tape.wants_grad(in)) return;
         const T& grad = node.adjoint();
-        flat(tape.adjoint(in)) += flat(G) * grad;  // grad_logits += grad * G
+        tape.accumulate(node.inputs[0], flat(G) * grad);  // grad_logits += grad * G
     }, where);
 }
 

@@ -71,8 +71,7 @@ Var<T> neg(const Var<T>& a, Where where = Where::current()) {
     Tensor<T> out(a.value().shape());
     flat(out) = -flat(a.value());
     return a.tape().record("neg", std::move(out), {a}, [](Tape<T>& tape, const Node<T>& node) {
-        const Tensor<T>& grad = node.adjoint;
-        if (tape.wants_grad(node.inputs[0])) flat(tape.adjoint(node.inputs[0])) -= flat(grad);  // grad_a -= grad
+        tape.accumulate(node.inputs[0], -flat(node.adjoint));  // grad_a -= grad, written grad_a += -grad
     }, where);
 }
 
@@ -82,8 +81,7 @@ Var<T> affine(const Var<T>& a, T scale, T shift, Where where = Where::current())
     Tensor<T> out(a.value().shape());
     flat(out) = flat(a.value()) * scale + shift;
     return a.tape().record("affine", std::move(out), {a}, [scale](Tape<T>& tape, const Node<T>& node) {
-        const Tensor<T>& grad = node.adjoint;
-        if (tape.wants_grad(node.inputs[0])) flat(tape.adjoint(node.inputs[0])) += flat(grad) * scale;  // grad_a += grad * scale
+        tape.accumulate(node.inputs[0], flat(node.adjoint) * scale);  // grad_a += grad * scale
     }, where);
 }
 
@@ -93,9 +91,8 @@ Var<T> rdiv(T s, const Var<T>& a, Where where = Where::current()) {
     Tensor<T> out(a.value().shape());
     flat(out) = s / flat(a.value());
     return a.tape().record("rdiv", std::move(out), {a}, [s](Tape<T>& tape, const Node<T>& node) {
-        const Tensor<T>& grad = node.adjoint;
         const auto a_value = flat(tape.value(node.inputs[0]));
-        if (tape.wants_grad(node.inputs[0])) flat(tape.adjoint(node.inputs[0])) -= flat(grad) * s / (a_value * a_value);  // grad_a -= grad * s / a^2
+        tape.accumulate(node.inputs[0], -(flat(node.adjoint) * s / (a_value * a_value)));  // grad_a -= grad * s / a^2
     }, where);
 }
 

@@ -47,20 +47,25 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, dou
         [xhat = std::move(xhat), rstd = std::move(rstd), rows, C, c](Tape<T>& tape, const Node<T>& node) {
             const std::size_t ix = node.inputs[0], iw = node.inputs[1], ib = node.inputs[2];
             ConstArrayMap<T> weight_value(tape.value(iw).data(), c);
-            T* grad_x = tape.wants_grad(ix) ? tape.adjoint(ix).data() : nullptr;
+            // grad_weight and grad_bias sum over the rows (so they start from zeros: adjoint()); grad_x
+            // is written row by row, write-first (accumulate).
             T* grad_weight = tape.wants_grad(iw) ? tape.adjoint(iw).data() : nullptr;
             T* grad_bias = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
-            for (std::size_t r = 0; r < rows; ++r) {  // row r of grad, xhat and grad_x
+            for (std::size_t r = 0; r < rows; ++r) {  // row r of grad and xhat
                 ConstArrayMap<T> grad(node.adjoint.data() + r * C, c), xhat_r(xhat.data() + r * C, c);
                 if (grad_bias) ArrayMap<T>(grad_bias, c) += grad;
                 if (grad_weight) ArrayMap<T>(grad_weight, c) += grad * xhat_r;
-                if (grad_x) {
-                    const Eigen::Array<T, Eigen::Dynamic, 1> grad_xhat = grad * weight_value;
+            }
+            tape.accumulate(ix, [&](Tensor<T>& grad_x, auto store) {
+                Eigen::Array<T, Eigen::Dynamic, 1> grad_xhat(c);
+                for (std::size_t r = 0; r < rows; ++r) {  // row r of grad, xhat and grad_x
+                    ConstArrayMap<T> grad(node.adjoint.data() + r * C, c), xhat_r(xhat.data() + r * C, c);
+                    grad_xhat = grad * weight_value;
                     const T mean_grad_xhat = grad_xhat.mean();
                     const T mean_grad_xhat_xhat = (grad_xhat * xhat_r).mean();
-                    ArrayMap<T>(grad_x + r * C, c) += rstd[r] * (grad_xhat - mean_grad_xhat - xhat_r * mean_grad_xhat_xhat);
+                    store(ArrayMap<T>(grad_x.data() + r * C, c), rstd[r] * (grad_xhat - mean_grad_xhat - xhat_r * mean_grad_xhat_xhat));
                 }
-            }
+            });
         }, where);
 }
 

@@ -25,12 +25,13 @@ Var<T> masked_fill(const Var<T>& x, const Mask& mask, T value, Where where = Whe
     for (std::size_t i = 0; i < keep.size(); ++i)
         if (!keep[i]) out.data()[i] = value;
     return x.tape().record("masked_fill", std::move(out), {x}, [keep = std::move(keep)](Tape<T>& tape, const Node<T>& node) {
-        const std::size_t in = node.inputs[0];
-        if (!tape.wants_grad(in)) return;
         const T* grad = node.adjoint.data();
-        T* grad_x = tape.adjoint(in).data();
-        for (std::size_t i = 0; i < keep.size(); ++i)
-            if (keep[i]) grad_x[i] += grad[i];
+        tape.accumulate(node.inputs[0], [&](Tensor<T>& grad_x, auto store) {
+            for (std::size_t i = 0; i < keep.size(); ++i) {
+                if (keep[i]) store(grad_x.data()[i], grad[i]);  // grad_x += grad where kept
+                else store.untouched(grad_x.data()[i]);         // a filled element gets no gradient
+            }
+        });
     }, where);
 }
 
@@ -47,9 +48,7 @@ Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training = true, Where 
     Tensor<T> out(x.value().shape());
     flat(out) = flat(x.value()) * flat(scale);
     return x.tape().record("dropout", std::move(out), {x}, [scale = std::move(scale)](Tape<T>& tape, const Node<T>& node) {
-        const std::size_t in = node.inputs[0];
-        const Tensor<T>& grad = node.adjoint;
-        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(grad) * flat(scale);  // grad_x += grad * scale
+        tape.accumulate(node.inputs[0], flat(node.adjoint) * flat(scale));  // grad_x += grad * scale
     }, where);
 }
 

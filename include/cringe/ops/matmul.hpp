@@ -87,27 +87,34 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         else C.noalias() = A * ConstMatrixMap<T>(bp, k, n);
     }
     return a.tape().record("matmul", std::move(out), {a, b}, [plan, b_transposed, m, k, n](Tape<T>& tape, const Node<T>& node) {
-        // Any zero size: every gradient entry is an empty sum, i.e. 0, which is what adjoints start at.
+        // Any zero size: every gradient entry is an empty sum, i.e. 0, which is what an adjoint that
+        // receives no contribution reads as.
         if (plan.batches == 0 || plan.M == 0 || plan.K == 0 || plan.N == 0) return;
         const std::size_t ia = node.inputs[0], ib = node.inputs[1];
         const T* a_value = tape.value(ia).data();
         const T* b_value = tape.value(ib).data();
-        T* grad_a = tape.wants_grad(ia) ? tape.adjoint(ia).data() : nullptr;
-        T* grad_b = tape.wants_grad(ib) ? tape.adjoint(ib).data() : nullptr;
-        for (std::size_t p = 0; p < plan.batches; ++p) {  // batch p: grad_p, a_p, b_p are its matrices
-            ConstMatrixMap<T> grad_p(node.adjoint.data() + p * plan.M * plan.N, m, n);
-            ConstMatrixMap<T> a_p(a_value + p * plan.M * plan.K, m, k);
-            const std::size_t b_off = plan.b_shared ? 0 : p * plan.K * plan.N;
-            if (b_transposed) {  // result = a b^T with b [N,K]
-                ConstMatrixMap<T> b_p(b_value + b_off, n, k);
-                if (grad_a) MatrixMap<T>(grad_a + p * plan.M * plan.K, m, k).noalias() += grad_p * b_p;
-                if (grad_b) MatrixMap<T>(grad_b + b_off, n, k).noalias() += grad_p.transpose() * a_p;
-            } else {             // result = a b with b [K,N]
-                ConstMatrixMap<T> b_p(b_value + b_off, k, n);
-                if (grad_a) MatrixMap<T>(grad_a + p * plan.M * plan.K, m, k).noalias() += grad_p * b_p.transpose();
-                if (grad_b) MatrixMap<T>(grad_b + b_off, k, n).noalias() += a_p.transpose() * grad_p;
+        // The products go straight into the adjoints: store.product is Eigen's noalias() = (the first
+        // contribution) or noalias() += (later ones). Batch p writes its own block of
+        // grad_a, and of grad_b unless b is shared (then there is one batch).
+        auto grad_p = [&](std::size_t p) { return ConstMatrixMap<T>(node.adjoint.data() + p * plan.M * plan.N, m, n); };
+        auto b_p = [&](std::size_t p, Eigen::Index rows, Eigen::Index cols) {
+            return ConstMatrixMap<T>(b_value + (plan.b_shared ? 0 : p * plan.K * plan.N), rows, cols);
+        };
+        tape.accumulate(ia, [&](Tensor<T>& grad_a, auto store) {
+            for (std::size_t p = 0; p < plan.batches; ++p) {
+                MatrixMap<T> grad_a_p(grad_a.data() + p * plan.M * plan.K, m, k);
+                if (b_transposed) store.product(grad_a_p, grad_p(p) * b_p(p, n, k));        // b [N,K]
+                else store.product(grad_a_p, grad_p(p) * b_p(p, k, n).transpose());        // b [K,N]
             }
-        }
+        });
+        tape.accumulate(ib, [&](Tensor<T>& grad_b, auto store) {
+            for (std::size_t p = 0; p < plan.batches; ++p) {
+                ConstMatrixMap<T> a_p(a_value + p * plan.M * plan.K, m, k);
+                const std::size_t b_off = plan.b_shared ? 0 : p * plan.K * plan.N;
+                if (b_transposed) store.product(MatrixMap<T>(grad_b.data() + b_off, n, k), grad_p(p).transpose() * a_p);
+                else store.product(MatrixMap<T>(grad_b.data() + b_off, k, n), a_p.transpose() * grad_p(p));
+            }
+        });
     }, where);
 }
 

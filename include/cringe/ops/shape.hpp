@@ -18,9 +18,7 @@ Var<T> reshape(const Var<T>& x, const Shape& shape, Where where = Where::current
     Tensor<T> out = x.value();
     out.reshape(shape);
     return x.tape().record("reshape", std::move(out), {x}, [](Tape<T>& tape, const Node<T>& node) {
-        const std::size_t in = node.inputs[0];
-        const Tensor<T>& grad = node.adjoint;
-        if (tape.wants_grad(in)) flat(tape.adjoint(in)) += flat(grad);  // same row-major order
+        tape.accumulate(node.inputs[0], flat(node.adjoint));  // grad_x += grad, in the same row-major order
     }, where);
 }
 
@@ -39,10 +37,10 @@ Var<T> permute(const Var<T>& x, const Shape& axes, Where where = Where::current(
     Shape inverse(rank);
     for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = i;
     return x.tape().record("permute", std::move(out), {x}, [inverse](Tape<T>& tape, const Node<T>& node) {
-        const std::size_t in = node.inputs[0];
-        if (!tape.wants_grad(in)) return;
-        const Tensor<T> grad_permuted_back = detail::permute_copy(node.adjoint, inverse);
-        flat(tape.adjoint(in)) += flat(grad_permuted_back);
+        // grad_x += permute(grad, inverse), moved straight into grad_x (no temporary)
+        tape.accumulate(node.inputs[0], [&](Tensor<T>& grad_x, auto store) {
+            detail::permute_store(node.adjoint, inverse, grad_x.data(), store);
+        });
     }, where);
 }
 
@@ -72,12 +70,19 @@ Var<T> slice(const Var<T>& x, long axis, std::size_t start, std::size_t stop, Wh
     for (std::size_t o = 0; o < s.outer; ++o)
         std::copy_n(x.value().data() + (o * s.n + start) * s.inner, width * s.inner, out.data() + o * width * s.inner);
     return x.tape().record("slice", std::move(out), {x}, [s, start, width](Tape<T>& tape, const Node<T>& node) {
-        const std::size_t in = node.inputs[0];
-        if (!tape.wants_grad(in)) return;
-        const T* grad = node.adjoint.data();
-        T* grad_x = tape.adjoint(in).data();
-        for (std::size_t o = 0; o < s.outer; ++o)
-            for (std::size_t j = 0; j < width * s.inner; ++j) grad_x[(o * s.n + start) * s.inner + j] += grad[o * width * s.inner + j];
+        // Outer row o of grad_x: [0, start) and [start + width, n) get nothing (zeroed if this is the
+        // first contribution), the window [start, start + width) gets row o of grad.
+        tape.accumulate(node.inputs[0], [&](Tensor<T>& grad_x, auto store) {
+            auto run = [&](std::size_t o, std::size_t from, std::size_t to) {  // axis positions [from, to) of row o
+                return ArrayMap<T>(grad_x.data() + (o * s.n + from) * s.inner, static_cast<Eigen::Index>((to - from) * s.inner));
+            };
+            const auto window = static_cast<Eigen::Index>(width * s.inner);
+            for (std::size_t o = 0; o < s.outer; ++o) {
+                store.untouched(run(o, 0, start));
+                store(run(o, start, start + width), ConstArrayMap<T>(node.adjoint.data() + o * width * s.inner, window));
+                store.untouched(run(o, start + width, s.n));
+            }
+        });
     }, where);
 }
 
@@ -114,13 +119,12 @@ Var<T> concat(const std::vector<Var<T>>& xs, long axis, Where where = Where::cur
         const T* grad = node.adjoint.data();
         std::size_t start = 0;  // of input k along the axis
         for (std::size_t k = 0; k < widths.size(); ++k) {
-            const std::size_t in = node.inputs[k], w = widths[k];
-            if (tape.wants_grad(in)) {
-                T* grad_x = tape.adjoint(in).data();  // the gradient of xs[k]
+            const std::size_t w = widths[k];
+            const auto run = static_cast<Eigen::Index>(w * s.inner);
+            tape.accumulate(node.inputs[k], [&](Tensor<T>& grad_x, auto store) {  // the gradient of xs[k]: every element
                 for (std::size_t o = 0; o < s.outer; ++o)
-                    for (std::size_t j = 0; j < w * s.inner; ++j)
-                        grad_x[o * w * s.inner + j] += grad[(o * s.n + start) * s.inner + j];
-            }
+                    store(ArrayMap<T>(grad_x.data() + o * w * s.inner, run), ConstArrayMap<T>(grad + (o * s.n + start) * s.inner, run));
+            });
             start += w;
         }
     }, where);

@@ -89,31 +89,36 @@ Var<T> softmax_family(const Var<T>& x, long axis, const char* name, Where where)
         static_cast<void>(reduced);  // only the logsumexp branch reads it (clang warns on an unused capture)
         const std::size_t in = node.inputs[0];
         if (!tape.wants_grad(in)) return;
-        T* grad_x_data = tape.adjoint(in).data();
         const T* x_value = tape.value(in).data();
         Eigen::Array<T, Eigen::Dynamic, 1> e_slice(n);  // exp of one slice
-        with_stride(s, [&](auto stride) {
-            using S = decltype(stride);
-            for_each_slice(s, [&](std::size_t off) {
-                Row<T, S> grad_x(grad_x_data + off, n, stride);
-                if constexpr (kind == SoftmaxKind::softmax) {
-                    ConstRow<T, S> result(node.value.data() + off, n, stride), grad(node.adjoint.data() + off, n, stride);
-                    const T dot = (grad * result).sum();
-                    grad_x += result * (grad - dot);
-                } else if constexpr (kind == SoftmaxKind::log_softmax) {
-                    ConstRow<T, S> result(node.value.data() + off, n, stride), grad(node.adjoint.data() + off, n, stride);
-                    e_slice = result.exp();
-                    flush_exp_underflow(e_slice);
-                    grad_x += grad - e_slice * grad.sum();
-                } else {  // logsumexp
-                    ConstRow<T, S> x_row(x_value + off, n, stride);
-                    const T result = node.value.data()[reduced(off)];
-                    const T grad = node.adjoint.data()[reduced(off)];
-                    if (!is_finite(result)) return;  // all -inf (no gradient), or inf/NaN inputs
-                    // softmax = exp(x - m) / s as in the forward, not exp(x - result) (see the top).
-                    const T total = shifted_exp(x_row, slice_shift<T>(x_row), e_slice);
-                    grad_x += e_slice * (grad / total);
-                }
+        tape.accumulate(in, [&](Tensor<T>& grad_x_tensor, auto store) {  // store: grad_x = or += (tape.hpp)
+            T* grad_x_data = grad_x_tensor.data();
+            with_stride(s, [&](auto stride) {
+                using S = decltype(stride);
+                for_each_slice(s, [&](std::size_t off) {
+                    Row<T, S> grad_x(grad_x_data + off, n, stride);
+                    if constexpr (kind == SoftmaxKind::softmax) {
+                        ConstRow<T, S> result(node.value.data() + off, n, stride), grad(node.adjoint.data() + off, n, stride);
+                        const T dot = (grad * result).sum();
+                        store(grad_x, result * (grad - dot));  // grad_x += result * (grad - dot)
+                    } else if constexpr (kind == SoftmaxKind::log_softmax) {
+                        ConstRow<T, S> result(node.value.data() + off, n, stride), grad(node.adjoint.data() + off, n, stride);
+                        e_slice = result.exp();
+                        flush_exp_underflow(e_slice);
+                        store(grad_x, grad - e_slice * grad.sum());  // grad_x += grad - e * sum(grad)
+                    } else {  // logsumexp
+                        ConstRow<T, S> x_row(x_value + off, n, stride);
+                        const T result = node.value.data()[reduced(off)];
+                        const T grad = node.adjoint.data()[reduced(off)];
+                        if (!is_finite(result)) {  // all -inf (no gradient), or inf/NaN inputs
+                            store.untouched(grad_x);
+                            return;
+                        }
+                        // softmax = exp(x - m) / s as in the forward, not exp(x - result) (see the top).
+                        const T total = shifted_exp(x_row, slice_shift<T>(x_row), e_slice);
+                        store(grad_x, e_slice * (grad / total));  // grad_x += e * (grad / total)
+                    }
+                });
             });
         });
     }, where);

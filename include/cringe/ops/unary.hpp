@@ -119,10 +119,9 @@ Var<T> apply_unary(const Var<T>& x, Where where) {
     if constexpr (requires { Fn::flush_underflow; }) detail::flush_exp_underflow(flat(out));
     return x.tape().record(Fn::name, std::move(out), {x}, [](Tape<T>& tape, const Node<T>& node) {
         const std::size_t in = node.inputs[0];
-        if (!tape.wants_grad(in)) return;
         const Tensor<T>& grad = node.adjoint;
         const Tensor<T>& result = node.value;
-        flat(tape.adjoint(in)) += flat(grad) * Fn::df(flat(tape.value(in)), flat(result));  // grad_x += grad * f'(x, result)
+        tape.accumulate(in, flat(grad) * Fn::df(flat(tape.value(in)), flat(result)));  // grad_x += grad * f'(x, result)
     }, where);
 }
 
@@ -154,10 +153,11 @@ Var<T> pow(const Var<T>& x, double p, Where where = Where::current()) {
         if (!tape.wants_grad(in)) return;
         const T* x_value = tape.value(in).data();
         const T* grad = node.adjoint.data();
-        T* grad_x = tape.adjoint(in).data();
-        if (exponent == T(0)) return;  // d(x^0)/dx = 0 everywhere, including x = 0
-        for (std::size_t i = 0; i < node.adjoint.size(); ++i)
-            grad_x[i] += grad[i] * exponent * pow(x_value[i], exponent - T(1));
+        if (exponent == T(0)) return;  // d(x^0)/dx = 0 everywhere, including x = 0: no contribution
+        tape.accumulate(in, [&](Tensor<T>& grad_x, auto store) {
+            for (std::size_t i = 0; i < node.adjoint.size(); ++i)
+                store(grad_x.data()[i], grad[i] * exponent * pow(x_value[i], exponent - T(1)));  // grad_x += ...
+        });
     }, where);
 }
 
