@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <fstream>
 #include <iostream>
@@ -56,6 +57,24 @@ bool parse_seeds(const std::string& text, std::vector<std::uint64_t>& seeds) {
     return !seeds.empty();
 }
 
+/// "0.25,0.5,1" -> {0.25, 0.5, 1}: finite positive numbers, each written whole, at most 100 of them.
+bool parse_alphas(const std::string& text, std::vector<double>& alphas) {
+    std::stringstream ss(text);
+    for (std::string s; std::getline(ss, s, ',');) {
+        if (s.empty() || s.size() > 24 || s.find_first_not_of("0123456789.eE+-") != std::string::npos) return false;
+        std::size_t used = 0;
+        double value = 0;
+        try {
+            value = std::stod(s, &used);
+        } catch (const std::exception&) {
+            return false;
+        }
+        if (used != s.size() || !std::isfinite(value) || value <= 0 || alphas.size() >= 100) return false;
+        alphas.push_back(value);
+    }
+    return !alphas.empty();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,6 +119,19 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--samples-per-prompt", settings.samples_per_prompt, "iterative round: sampled replies per D0 prompt")
         ->check(CLI::Range(1, 64))->capture_default_str();
+    app.add_option("--iterate-prompts", settings.iterate_prompts,
+                   "iterative round: whose prompts round 2 samples replies for: d0 (D0's negative prompts, training groups), replay (the "
+                   "unlabeled pool's target prompts, every group) or none (nothing added: the same-step control)")
+        ->check(CLI::IsMember({"d0", "replay", "none"}))->capture_default_str();
+    app.add_option("--positive-repeats", settings.positive_repeats,
+                   "iterative round: each positive reply text kept at most this often before the 50/50 balance (the balance keeps as many "
+                   "negatives as positives, so this caps the negatives added too)")
+        ->check(CLI::Range(1, 1000000))->capture_default_str();
+    app.add_option("--round2-steps", settings.round2_steps, "fine-tuning steps of the iterative round 2 (0: --finetune-steps)")
+        ->check(CLI::Range(0, 1000000))->capture_default_str();
+    std::string alphas_arg;
+    app.add_option("--alphas", alphas_arg, "with --full: the alpha grid of both sweeps, comma-separated (default: unlikelihood 0.1,0.5,1,5; "
+                                           "CRINGE 0.5,1,2,5); CRINGE at alpha 1 also runs the iterative round");
     app.add_option("--label-noise", settings.label_noise, "iterative round: the training labeler's flip rate")->check(CLI::Range(0.0, 1.0))->capture_default_str();
     app.add_option("--bootstrap", bootstrap, "bootstrap replicates of the paired intervals")->check(CLI::Range(100, 100000))->capture_default_str();
     app.add_option("--positive-target-share", settings.positive_target_share,
@@ -121,6 +153,15 @@ int main(int argc, char** argv) {
     settings.threads = threads;
     settings.negative_eos = !no_negative_eos;
     settings.world.heldout_in_pretrain = !unseen;
+    std::vector<double> ul_alphas = {0.1, 0.5, 1.0, 5.0}, cringe_alphas = {0.5, 1.0, 2.0, 5.0};
+    if (!alphas_arg.empty()) {
+        std::vector<double> grid;
+        if (!parse_alphas(alphas_arg, grid)) {
+            std::cerr << "cringe-repro: --alphas '" << alphas_arg << "' is not a comma-separated list of positive numbers (at most 100)\n";
+            return 2;
+        }
+        ul_alphas = cringe_alphas = grid;
+    }
     std::vector<std::uint64_t> seeds;
     if (!parse_seeds(seeds_arg, seeds)) {
         std::cerr << "cringe-repro: --seeds '" << seeds_arg << "' is not a comma-separated list of non-negative integers (at most 18 digits each)\n";
@@ -149,7 +190,7 @@ int main(int argc, char** argv) {
     // The methods of each task: the opener world's main table, or every method (classic worlds, --full).
     auto methods_for = [&](const std::string& t) {
         const bool main_table = (world == "opener" && (t == "safety" || t == "contradiction")) || t == "fits";
-        std::vector<Method> methods = main_table && !full ? opener_methods() : all_methods();
+        std::vector<Method> methods = main_table && !full ? opener_methods() : all_methods(ul_alphas, cringe_alphas);
         if (quick && !full) std::erase_if(methods, [](const Method& m) { return !m.main || m.name == "cringe_k1" || m.name == "cringe_detached"; });
         return methods;
     };
@@ -246,9 +287,9 @@ int main(int argc, char** argv) {
             ++done_jobs;
             char line[512];
             std::snprintf(line, sizeof line,
-                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f  [%.1f s]",
+                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, valid well-formed %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f  [%.1f s]",
                           r.task.c_str(), r.method.name.c_str(), r.method.alpha, r.round, static_cast<unsigned long long>(r.seed), r.metrics.target_accuracy,
-                          r.metrics.valid_accuracy, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.wellformed,
+                          r.metrics.valid_accuracy, r.metrics.valid_wellformed, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.wellformed,
                           r.metrics.margin, r.metrics.f1, r.metrics.ppl, r.seconds);
             log(line);
         };
