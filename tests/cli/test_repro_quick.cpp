@@ -30,6 +30,12 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(run.at("worlds").at("safety").at("world") == "opener");
     CHECK(run.at("worlds").at("contradiction").at("world") == "opener");
     CHECK(run.at("worlds").at("safety").at("options").at("replay_bad_rate").get<double>() == 0.4);
+    // the iterative round's levers per task: the safety task's chosen on validation, the others' the protocol's
+    CHECK(run.at("worlds").at("safety").at("iterate_prompts") == "replay");
+    CHECK(run.at("worlds").at("safety").at("positive_repeats") == 1000);
+    CHECK(run.at("worlds").at("contradiction").at("iterate_prompts") == "d0");
+    CHECK(run.at("worlds").at("contradiction").at("positive_repeats") == 2);
+    CHECK(run.at("worlds").at("fits").at("iterate_prompts") == "d0");
     CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
     CHECK(run.at("seeds") == nlohmann::json::array({1}));
     CHECK(run.at("machine").contains("cpu"));
@@ -70,6 +76,10 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --methods nonsense --quick", "").status == 2);
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --seeds x --quick", "").status == 2);
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --seeds -1 --quick", "").status == 2);
+    // the fits task's pool replays no target prompts: refused before anything trains
+    const auto fits_replay = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --task fits --iterate-prompts replay", "");
+    CHECK(fits_replay.status == 2);
+    CHECK_THAT(fits_replay.err, Catch::Contains("--iterate-prompts replay") && Catch::Contains("fits"));
 }
 
 TEST_CASE("cringe-repro: numbers out of range, a bad --out and --help", "[cli][repro]") {
