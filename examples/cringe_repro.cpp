@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <fstream>
 #include <iostream>
@@ -56,6 +57,24 @@ bool parse_seeds(const std::string& text, std::vector<std::uint64_t>& seeds) {
     return !seeds.empty();
 }
 
+/// "0.25,0.5,1" -> {0.25, 0.5, 1}: finite positive numbers, each written whole, at most 100 of them.
+bool parse_alphas(const std::string& text, std::vector<double>& alphas) {
+    std::stringstream ss(text);
+    for (std::string s; std::getline(ss, s, ',');) {
+        if (s.empty() || s.size() > 24 || s.find_first_not_of("0123456789.eE+-") != std::string::npos) return false;
+        std::size_t used = 0;
+        double value = 0;
+        try {
+            value = std::stod(s, &used);
+        } catch (const std::exception&) {
+            return false;
+        }
+        if (used != s.size() || !std::isfinite(value) || value <= 0 || alphas.size() >= 100) return false;
+        alphas.push_back(value);
+    }
+    return !alphas.empty();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,7 +89,7 @@ int main(int argc, char** argv) {
     app.footer(cat("Methods (--methods): pretrained, baseline, unlikelihood, cringe_single, cringe_iterative (= cringe_single with a 2nd round), "
                    "pairwise_cringe, sigmoid_only, cringe_k1, cringe_detached, cringe_separate.\n"
                    "Default run: the opener world's main methods (pretrained, baseline, unlikelihood and cringe_single at alpha 1, "
-                   "cringe_iterative 2 rounds); --full adds the alpha sweeps (UL 0.1/0.5/1/5, CRINGE 0.5/1/2/5) and the ablations. "
+                   "cringe_iterative 2 rounds; in the safety task its round 2 samples for the pool's insults and trains 100 steps); --full adds the alpha sweeps (UL 0.1/0.5/1/5, CRINGE 0.5/1/2/5) and the ablations. "
                    "The classic worlds run every method. The fits task runs the same main methods as the opener world (pretrained is the "
                    "paper's BB2 row); its D0 is the pretrained model's own sampled replies, labelled by the checker (5 % flips), plus gold replies.\n"));
     app.add_option("--task", task, "safety, contradiction, fits (the FITS analog: knowledge prompts, feedback on the bot's own replies, gold F1 "
@@ -100,6 +119,21 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 1.0));
     app.add_option("--samples-per-prompt", settings.samples_per_prompt, "iterative round: sampled replies per D0 prompt")
         ->check(CLI::Range(1, 64))->capture_default_str();
+    app.add_option("--iterate-prompts", settings.iterate_prompts,
+                   "iterative round: whose prompts round 2 samples replies for: d0 (D0's negative prompts, training groups), replay (the "
+                   "unlabeled pool's target prompts, every group) or none (nothing added: the same-step control). Default: replay for the "
+                   "opener safety task (chosen on validation seeds), d0 elsewhere")
+        ->check(CLI::IsMember({"d0", "replay", "none"}));
+    app.add_option("--positive-repeats", settings.positive_repeats,
+                   "iterative round: each positive reply text kept at most this often before the 50/50 balance (the balance keeps as many "
+                   "negatives as positives, so this caps the negatives added too). Default: 1000 for the opener safety task, 2 elsewhere")
+        ->check(CLI::Range(1, 1000000));
+    app.add_option("--round2-steps", settings.round2_steps, "fine-tuning steps of the iterative round 2 (0: --finetune-steps). Default: 100 for "
+                                                            "the opener safety task, 0 elsewhere")
+        ->check(CLI::Range(0, 1000000));
+    std::string alphas_arg;
+    app.add_option("--alphas", alphas_arg, "with --full: the alpha grid of both sweeps, comma-separated (default: unlikelihood 0.1,0.5,1,5; "
+                                           "CRINGE 0.5,1,2,5); CRINGE at alpha 1 also runs the iterative round");
     app.add_option("--label-noise", settings.label_noise, "iterative round: the training labeler's flip rate")->check(CLI::Range(0.0, 1.0))->capture_default_str();
     app.add_option("--bootstrap", bootstrap, "bootstrap replicates of the paired intervals")->check(CLI::Range(100, 100000))->capture_default_str();
     app.add_option("--positive-target-share", settings.positive_target_share,
@@ -121,6 +155,15 @@ int main(int argc, char** argv) {
     settings.threads = threads;
     settings.negative_eos = !no_negative_eos;
     settings.world.heldout_in_pretrain = !unseen;
+    std::vector<double> ul_alphas = {0.1, 0.5, 1.0, 5.0}, cringe_alphas = {0.5, 1.0, 2.0, 5.0};
+    if (!alphas_arg.empty()) {
+        std::vector<double> grid;
+        if (!parse_alphas(alphas_arg, grid)) {
+            std::cerr << "cringe-repro: --alphas '" << alphas_arg << "' is not a comma-separated list of positive numbers (at most 100)\n";
+            return 2;
+        }
+        ul_alphas = cringe_alphas = grid;
+    }
     std::vector<std::uint64_t> seeds;
     if (!parse_seeds(seeds_arg, seeds)) {
         std::cerr << "cringe-repro: --seeds '" << seeds_arg << "' is not a comma-separated list of non-negative integers (at most 18 digits each)\n";
@@ -146,10 +189,15 @@ int main(int argc, char** argv) {
         if (!app.count("--task")) task = "all";
     }
     const std::vector<std::string> tasks = task == "all" ? std::vector<std::string>{"safety", "contradiction", "fits"} : std::vector<std::string>{task};
+    if (settings.iterate_prompts == "replay" && std::ranges::count(tasks, "fits")) {
+        std::cerr << "cringe-repro: --iterate-prompts replay: the fits task's unlabeled pool replays no target prompts; run it with "
+                     "--task safety or --task contradiction\n";
+        return 2;
+    }
     // The methods of each task: the opener world's main table, or every method (classic worlds, --full).
     auto methods_for = [&](const std::string& t) {
         const bool main_table = (world == "opener" && (t == "safety" || t == "contradiction")) || t == "fits";
-        std::vector<Method> methods = main_table && !full ? opener_methods() : all_methods();
+        std::vector<Method> methods = main_table && !full ? opener_methods() : all_methods(ul_alphas, cringe_alphas);
         if (quick && !full) std::erase_if(methods, [](const Method& m) { return !m.main || m.name == "cringe_k1" || m.name == "cringe_detached"; });
         return methods;
     };
@@ -246,9 +294,9 @@ int main(int argc, char** argv) {
             ++done_jobs;
             char line[512];
             std::snprintf(line, sizeof line,
-                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f  [%.1f s]",
+                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, valid well-formed %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f  [%.1f s]",
                           r.task.c_str(), r.method.name.c_str(), r.method.alpha, r.round, static_cast<unsigned long long>(r.seed), r.metrics.target_accuracy,
-                          r.metrics.valid_accuracy, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.wellformed,
+                          r.metrics.valid_accuracy, r.metrics.valid_wellformed, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.wellformed,
                           r.metrics.margin, r.metrics.f1, r.metrics.ppl, r.seconds);
             log(line);
         };
@@ -274,6 +322,18 @@ int main(int argc, char** argv) {
             // The FITS analog is smaller, to fit the default run: 1000 pretraining and 300 fine-tuning steps.
             if (fits && !quick && !app.count("--pretrain-steps")) per_seed.pretrain_steps = 1000;
             if (fits && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
+            // The opener safety task's iterative round: the levers chosen on validation seeds 101-102
+            // (docs/reproduction.md, "Levers of the iterative round"): sample for the unlabeled pool's
+            // insults (every group), keep every labelled reply up to the 50/50 balance, and train round
+            // 2 for 100 steps (longer training erodes the transfer to the held-out groups).
+            if (opener && t == "safety") {
+                if (!app.count("--iterate-prompts")) per_seed.iterate_prompts = "replay";
+                if (!app.count("--positive-repeats")) per_seed.positive_repeats = 1000;
+                if (!app.count("--round2-steps") && !quick) per_seed.round2_steps = 100;
+            }
+            world_info[t]["iterate_prompts"] = per_seed.iterate_prompts;
+            world_info[t]["positive_repeats"] = per_seed.positive_repeats;
+            world_info[t]["round2_steps"] = per_seed.round2_steps ? per_seed.round2_steps : per_seed.finetune_steps;
             per_seed.threads = std::max<std::size_t>(1, threads / workers);
             if (workers > 1) per_seed.progress = false;
             std::mutex records_lock;

@@ -28,6 +28,7 @@ struct Metrics {
     double target_accuracy = 0, target_accuracy_beam = 0, target_accuracy_lenient = 0, wellformed = 0;
     double target_accuracy_sampled = 0;  // temperature-1 sampling: a graded view where greedy saturates
     double valid_accuracy = 0, valid_accuracy_sampled = 0;  // the same two on the VALIDATION prompts (alpha selection)
+    double valid_wellformed = 0;  // well-formedness of the greedy replies to the validation target prompts (quality for lever choices)
     double f1 = 0, ppl = 0, distinct2 = 0, neg_nll = 0;
     // First-token margin (opener world only; NaN elsewhere): per test insult, log p(best safe opener) -
     // log p(best bad opener) at the first reply position; > 0 means greedy decoding opens safely.
@@ -114,7 +115,7 @@ public:
             sampled_n += targets.size();
         }
         m.target_accuracy_sampled = sampled_n ? static_cast<double>(sampled_ok) / static_cast<double>(sampled_n) : 0.0;
-        std::tie(m.valid_accuracy, m.valid_accuracy_sampled) = validation_accuracy(model);
+        std::tie(m.valid_accuracy, m.valid_accuracy_sampled, m.valid_wellformed) = validation_accuracy(model);
         double f1 = 0;
         for (std::size_t i = 0; i < ordinary.size(); ++i) {
             const std::string reply = data_.tokenizer.decode(ordinary_replies[i]);
@@ -211,8 +212,9 @@ private:
     }
 
     /// Strict target accuracy on the validation split's target prompts, greedy and sampled (one draw
-    /// per prompt): what the main table's alpha is chosen on, never on the test prompts.
-    std::pair<double, double> validation_accuracy(nn::Gpt<float>& model) const {
+    /// per prompt), and the well-formedness of the greedy replies: what the main table's alpha and the
+    /// levers are chosen on, never on the test prompts.
+    std::tuple<double, double, double> validation_accuracy(nn::Gpt<float>& model) const {
         std::vector<Tokens> prompts;
         std::vector<const world::EvalPrompt*> targets;
         for (const auto& p : data_.dialogues.valid)
@@ -220,14 +222,17 @@ private:
                 targets.push_back(&p);
                 prompts.push_back(data_.context(p.prompt));
             }
-        if (targets.empty()) return {0.0, 0.0};
+        if (targets.empty()) return {0.0, 0.0, 0.0};
         const generate::Options greedy = greedy_options();
         generate::Options sampled = greedy;
         sampled.strategy = generate::Strategy::sample;
         sampled.seed = derive_seed(seed_, "sampled validation replies");
         const double n = static_cast<double>(targets.size());
-        return {static_cast<double>(strict_hits(targets, generate::generate(model, prompts, greedy))) / n,
-                static_cast<double>(strict_hits(targets, generate::generate(model, prompts, sampled))) / n};
+        const auto greedy_replies = generate::generate(model, prompts, greedy);
+        std::size_t wellformed = 0;
+        for (std::size_t i = 0; i < targets.size(); ++i) wellformed += data_.world.wellformed(targets[i]->prompt, data_.tokenizer.decode(greedy_replies[i]));
+        return {static_cast<double>(strict_hits(targets, greedy_replies)) / n,
+                static_cast<double>(strict_hits(targets, generate::generate(model, prompts, sampled))) / n, static_cast<double>(wellformed) / n};
     }
 
     /// Gold F1 of the greedy replies to target prompts with golds (the FITS world): per test prompt, per

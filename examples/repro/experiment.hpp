@@ -62,13 +62,16 @@ inline std::vector<Method> opener_methods() {
             {.name = "cringe_single", .loss = "cringe", .alpha = 1.0, .main = true, .rounds = 2}};
 }
 
-/// Every method and sweep point (the classic worlds' default run, and --full).
-inline std::vector<Method> all_methods() {
+/// Every method and sweep point (the classic worlds' default run, and --full). The alpha grids of the
+/// unlikelihood and single-round CRINGE sweeps default to the paper's; --alphas replaces both. Only
+/// CRINGE at alpha = 1 runs the iterative second round.
+inline std::vector<Method> all_methods(const std::vector<double>& ul_alphas = {0.1, 0.5, 1.0, 5.0},
+                                       const std::vector<double>& cringe_alphas = {0.5, 1.0, 2.0, 5.0}) {
     std::vector<Method> m;
     m.push_back({.name = "pretrained", .loss = "none", .main = true});
     m.push_back({.name = "baseline", .loss = "cross_entropy", .main = true});
-    for (double a : {0.1, 0.5, 1.0, 5.0}) m.push_back({.name = "unlikelihood", .loss = "unlikelihood", .alpha = a, .main = a == 1.0});
-    for (double a : {0.5, 1.0, 2.0, 5.0})
+    for (double a : ul_alphas) m.push_back({.name = "unlikelihood", .loss = "unlikelihood", .alpha = a, .main = a == 1.0});
+    for (double a : cringe_alphas)
         m.push_back({.name = "cringe_single", .loss = "cringe", .alpha = a, .main = a == 1.0, .rounds = a == 1.0 ? 2 : 1});
     m.push_back({.name = "pairwise_cringe", .loss = "pairwise_cringe", .main = true});
     m.push_back({.name = "sigmoid_only", .loss = "sigmoid_only", .main = true});

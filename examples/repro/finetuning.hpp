@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -60,12 +62,39 @@ public:
         return iterate(bot, rng, false);
     }
 
+    /// The prompts an iterative round generates for (--iterate-prompts): D0's distinct negative prompts
+    /// ("d0", the training groups only), the distinct target prompts of the unlabeled pool ("replay":
+    /// the replayed insults of EVERY group, so the round meets the held-out groups' failure mode on
+    /// training data, never on evaluation prompts), or none ("none": the same-step control).
+    /// `for_feedback`: the FITS world's feedback step, which always uses D0's prompts.
+    std::vector<std::string> round_prompts(bool for_feedback) const {
+        const std::string source = for_feedback ? std::string("d0") : settings_.iterate_prompts;
+        if (source == "d0") return data_.dialogues.train_target_prompts;
+        if (source == "none") return {};
+        if (source == "replay") {
+            if constexpr (requires(const World& w, const std::string& p) { w.is_target_prompt(p); }) {
+                std::vector<std::string> out;
+                std::set<std::string> seen;
+                for (const auto& e : data_.dialogues.unlabeled)
+                    if (data_.world.is_target_prompt(e.prompt) && seen.insert(e.prompt).second) out.push_back(e.prompt);
+                return out;
+            } else {
+                throw ValueError(cat("FineTuning::round_prompts: --iterate-prompts replay needs a world that names its target prompts ",
+                                     "(the opener and classic worlds); task '", name_, "' has none"));
+            }
+        }
+        throw ValueError(cat("FineTuning::round_prompts: --iterate-prompts is '", source, "'; expected d0, replay or none"));
+    }
+
     /// Fine-tunes `model` for one round of `method` on `labeled` (D0 plus what earlier rounds added)
     /// and the unlabeled pool; `rng` draws the batches and the trainer's seed.
     void finetune(nn::Gpt<float>& model, const Method& method, const std::vector<train::Example>& labeled, const Masks& bad_words, Rng& rng,
                   int round) const {
-        const train::TrainOptions options{.steps = settings_.finetune_steps, .lr = settings_.finetune_lr,
-                                          .warmup = settings_.finetune_steps / 10, .seed = rng.next_u64(),
+        // Round 2 and later may train for fewer steps (--round2-steps), e.g. so that the iterative run's
+        // total matches a single round's.
+        const std::size_t steps = round >= 2 && settings_.round2_steps > 0 ? settings_.round2_steps : settings_.finetune_steps;
+        const train::TrainOptions options{.steps = steps, .lr = settings_.finetune_lr,
+                                          .warmup = steps / 10, .seed = rng.next_u64(),
                                           .label = cat(name_, " ", method.name, " a=", method.alpha, " round ", round),
                                           .progress = settings_.progress && settings_.threads == 1};
         auto next = [&](std::size_t) { return finetune_batch(method, labeled, bad_words, rng); };
@@ -99,7 +128,12 @@ public:
         world::NoisyLabeler<World> labeler(data_.world, derive_seed(seed_, "training labeler"), settings_.label_noise);
         std::vector<Tokens> prompts;
         std::vector<std::string> texts;
-        for (const auto& p : data_.dialogues.train_target_prompts)
+        const std::vector<std::string> sources = round_prompts(!balance);
+        if (sources.empty()) {
+            log(cat("[", name_, " seed ", seed_, "] iterative round: --iterate-prompts none, nothing added"));
+            return {};
+        }
+        for (const auto& p : sources)
             for (std::size_t s = 0; s < settings_.samples_per_prompt; ++s) {
                 prompts.push_back(data_.context(p));
                 texts.push_back(p);
@@ -116,8 +150,25 @@ public:
             const std::string reply = data_.tokenizer.decode(replies[i]);
             generations.push_back({texts[i], reply, labeler.label(texts[i], reply)});
         }
+        const auto kept = balance ? train::balance_generations(generations, settings_.positive_repeats, rng) : generations;
+        // How many of the labelled negatives the exact checker also calls bad (true negatives) and how
+        // many the round keeps: the evidence docs/reproduction.md reads for the iterative levers.
+        auto count = [&](const std::vector<train::LabeledGeneration>& gs) {
+            std::size_t negatives = 0, true_negatives = 0;
+            for (const auto& g : gs)
+                if (g.label == loss::kNegative) {
+                    ++negatives;
+                    true_negatives += !(data_.world.wellformed(g.prompt, g.reply) && data_.world.on_target(g.prompt, g.reply));
+                }
+            return std::pair{negatives, true_negatives};
+        };
+        const auto [labelled_neg, labelled_true] = count(generations);
+        const auto [kept_neg, kept_true] = count(kept);
+        log(cat("[", name_, " seed ", seed_, "] ", balance ? "iterative round" : "feedback", ": ", generations.size(), " replies to ",
+                sources.size(), " prompts (", balance ? settings_.iterate_prompts : std::string("d0"), "), ", labelled_neg, " labelled negative (",
+                labelled_true, " truly bad); kept ", kept.size() - kept_neg, " positive, ", kept_neg, " negative (", kept_true, " truly bad)"));
         std::vector<AddedExample> added;
-        for (const auto& g : balance ? train::balance_generations(generations, 2, rng) : generations) {
+        for (const auto& g : kept) {
             std::optional<std::vector<bool>> mask;
             if (settings_.token_level && g.label == loss::kNegative) {
                 mask = data_.world.bad_word_mask(g.prompt, g.reply);
@@ -129,6 +180,12 @@ public:
     }
 
 private:
+    /// A progress line (the run's log, else stderr).
+    void log(const std::string& line) const {
+        if (settings_.log) settings_.log(line);
+        else std::fprintf(stderr, "%s\n", line.c_str());
+    }
+
     /// n examples drawn uniformly (with replacement) from `pool`, as one padded batch.
     train::TrainBatch sample(const std::vector<train::Example>& pool, std::size_t n, Rng& rng) const {
         std::vector<train::Example> rows;

@@ -47,7 +47,14 @@ struct Settings {
         double negative_shared_frame = -1;   // < 0: the world's default
     } world;                                 // the task's default bad-reply rate is applied on top
     std::size_t beam_prompts = 100;
-    std::size_t samples_per_prompt = 2;  // iterative step: sampled replies per D0 prompt
+    std::size_t samples_per_prompt = 2;  // iterative step: sampled replies per prompt of the round
+    // Levers of the iterative round (docs/reproduction.md, "Levers"):
+    std::string iterate_prompts = "d0";  // whose prompts round 2 generates for: d0 (D0's distinct negative prompts,
+                                         // the training groups), replay (the distinct target prompts of the unlabeled
+                                         // pool: every group, held-out ones included) or none (nothing is added: round 2
+                                         // continues on D0 alone, the same-step control)
+    std::size_t positive_repeats = 2;    // iterative step: each positive reply text kept at most this often before the 50/50 balance
+    std::size_t round2_steps = 0;        // fine-tuning steps of round 2 and later (0: finetune_steps)
     double positive_target_share = 1.0;  // share of D0's positives that answer a target prompt (lever)
     bool token_level = false;            // D0 negatives labelled per token (only the bad words are negative)
     bool token_level_ce_rest = false;    // ... and the rest of such a reply trained with CE (else ignored)

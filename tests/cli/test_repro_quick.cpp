@@ -30,6 +30,12 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(run.at("worlds").at("safety").at("world") == "opener");
     CHECK(run.at("worlds").at("contradiction").at("world") == "opener");
     CHECK(run.at("worlds").at("safety").at("options").at("replay_bad_rate").get<double>() == 0.4);
+    // the iterative round's levers per task: the safety task's chosen on validation, the others' the protocol's
+    CHECK(run.at("worlds").at("safety").at("iterate_prompts") == "replay");
+    CHECK(run.at("worlds").at("safety").at("positive_repeats") == 1000);
+    CHECK(run.at("worlds").at("contradiction").at("iterate_prompts") == "d0");
+    CHECK(run.at("worlds").at("contradiction").at("positive_repeats") == 2);
+    CHECK(run.at("worlds").at("fits").at("iterate_prompts") == "d0");
     CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
     CHECK(run.at("seeds") == nlohmann::json::array({1}));
     CHECK(run.at("machine").contains("cpu"));
@@ -70,12 +76,17 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --methods nonsense --quick", "").status == 2);
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --seeds x --quick", "").status == 2);
     CHECK(cringe_test::run_command(std::string(CRINGE_REPRO) + " --seeds -1 --quick", "").status == 2);
+    // the fits task's pool replays no target prompts: refused before anything trains
+    const auto fits_replay = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --task fits --iterate-prompts replay", "");
+    CHECK(fits_replay.status == 2);
+    CHECK_THAT(fits_replay.err, Catch::Contains("--iterate-prompts replay") && Catch::Contains("fits"));
 }
 
 TEST_CASE("cringe-repro: numbers out of range, a bad --out and --help", "[cli][repro]") {
     cringe_test::TempDir tmp;
     // a negative step count must not wrap to a huge size_t: exit 2, naming the flag and the range
-    for (const char* bad : {"--pretrain-steps -5", "--finetune-steps 0", "--threads 0", "--replay-bad-rate 1.5", "--bootstrap 5", "--label-noise -0.1"}) {
+    for (const char* bad : {"--pretrain-steps -5", "--finetune-steps 0", "--threads 0", "--replay-bad-rate 1.5", "--bootstrap 5", "--label-noise -0.1",
+                            "--alphas 0,1", "--alphas 1,x", "--alphas 1,,2", "--iterate-prompts test", "--positive-repeats 0", "--round2-steps -1"}) {
         INFO(bad);
         const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick " + bad + " --out '" + (tmp.path() / "x").string() + "'", "");
         CHECK(r.status == 2);
@@ -91,7 +102,35 @@ TEST_CASE("cringe-repro: numbers out of range, a bad --out and --help", "[cli][r
     const auto help = cringe_test::run_command(std::string(CRINGE_REPRO) + " --help", "");
     CHECK(help.status == 0);
     CHECK_THAT(help.out, Catch::Contains("cringe_iterative") && Catch::Contains("pairwise_cringe") && Catch::Contains("1500") &&
-                             Catch::Contains("1,2,3,4,5,6,7,8,9,10") && Catch::Contains("opener"));
+                             Catch::Contains("1,2,3,4,5,6,7,8,9,10") && Catch::Contains("opener") && Catch::Contains("--iterate-prompts") &&
+                             Catch::Contains("--round2-steps") && Catch::Contains("--alphas"));
+}
+
+TEST_CASE("cringe-repro: the iterative round's levers and the alpha grid reach the run", "[cli][repro]") {
+    cringe_test::TempDir tmp;
+    const auto out = tmp.path() / "out";
+    const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --task safety --full --alphas 0.25,1 "
+                                                "--methods unlikelihood,cringe_iterative --iterate-prompts replay --positive-repeats 50 "
+                                                "--round2-steps 5 --out '" + out.string() + "'", "");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto summary = nlohmann::json::parse(cringe_test::slurp(out / "summary.json"));
+    const auto& training_json = summary.at("run").at("training");
+    CHECK(training_json.at("iterate_prompts") == "replay");
+    CHECK(training_json.at("positive_repeats") == 50);
+    CHECK(training_json.at("round2_steps") == 5);
+    std::set<std::pair<std::string, double>> configs;
+    for (const auto& rec : summary.at("records")) {
+        configs.insert({rec.at("method").get<std::string>(), rec.at("alpha").get<double>()});
+        CHECK(rec.at("valid_wellformed").get<double>() >= 0.0);
+        CHECK(rec.at("valid_wellformed").get<double>() <= 1.0);
+    }
+    // the grid replaces both sweeps; only CRINGE at alpha 1 runs the second round
+    CHECK(configs == std::set<std::pair<std::string, double>>{{"unlikelihood", 0.25}, {"unlikelihood", 1.0}, {"cringe_single", 0.25},
+                                                              {"cringe_single", 1.0}, {"cringe_iterative", 1.0}});
+    // the round's log line names the prompt source and counts what the checker calls bad
+    CHECK_THAT(cringe_test::slurp(out / "progress.log"), Catch::Contains("iterative round: ") && Catch::Contains("prompts (replay)") &&
+                                                             Catch::Contains("truly bad"));
 }
 
 TEST_CASE("cringe-repro: a run with a subset of methods leaves no empty plot", "[cli][repro]") {
