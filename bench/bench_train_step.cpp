@@ -7,7 +7,8 @@
 //                                         the same step with Gpt's reference attention path (the ops
 //                                         composition; docs/kernels.md), for the fused-vs-reference figure
 // One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
-// no dropout, no clipping (the PyTorch step has neither). Data: 4 fixed random [B, T+1] sequences,
+// no dropout, no clipping (the PyTorch step has neither). The fused attention splits its heads over
+// OPENBLAS_NUM_THREADS threads (compare_pytorch sets it to the thread count of both sides). Data: 4 fixed random [B, T+1] sequences,
 // inputs = seq[:, :-1], targets = seq[:, 1:], cycled as the PyTorch script does.
 // Labels follow that PyTorch script: ce trains on every target (label 1); ul and cringe treat every
 // target as a negative token (label 0), so each token gets only the contrastive term.
@@ -18,6 +19,7 @@
 // minor page faults (getrusage ru_minflt) over the timed, warmed-up steps divided by their number: a
 // step that reuses every buffer takes none (a fresh page costs a fault and the kernel clearing it).
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -75,11 +77,22 @@ std::vector<StepData> make_data(const BenchConfig& c, int label) {
     return data;
 }
 
+/// Threads for the fused attention kernel: the OPENBLAS_NUM_THREADS the benchmark runs with (the
+/// thread count compare_pytorch gives both sides), 1 when unset or not a positive number.
+std::size_t attention_threads_from_env() {
+    const char* value = std::getenv("OPENBLAS_NUM_THREADS");
+    if (value == nullptr) return 1;
+    char* end = nullptr;
+    const long n = std::strtol(value, &end, 10);
+    return (end != value && *end == '\0' && n > 0 && n <= 256) ? static_cast<std::size_t>(n) : 1;
+}
+
 template <class Policy>
 void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, int label, nn::AttentionPath path) {
     using T = typename Policy::scalar_type;
     nn::Gpt<T> model(c.gpt_config(), 0);
     model.set_attention_path(path);
+    model.set_attention_threads(attention_threads_from_env());
     std::vector<Parameter<T>*> params;
     for (auto& p : model.parameters()) params.push_back(&p);
     optim::AdamW<T> adam(params, {.lr = 3e-4, .weight_decay = 0.01});
