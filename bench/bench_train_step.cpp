@@ -7,8 +7,8 @@
 //                                         the same step with Gpt's reference attention path (the ops
 //                                         composition; docs/kernels.md), for the fused-vs-reference figure
 // One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
-// no dropout, no clipping (the PyTorch step has neither). The fused attention splits its heads over
-// OPENBLAS_NUM_THREADS threads (compare_pytorch sets it to the thread count of both sides). Data: 4 fixed random [B, T+1] sequences,
+// no dropout, no clipping (the PyTorch step has neither). The fused attention runs on one thread
+// unless CRINGE_ATTENTION_THREADS says otherwise (OPENBLAS_NUM_THREADS threads the products). Data: 4 fixed random [B, T+1] sequences,
 // inputs = seq[:, :-1], targets = seq[:, 1:], cycled as the PyTorch script does.
 // Labels follow that PyTorch script: ce trains on every target (label 1); ul and cringe treat every
 // target as a negative token (label 0), so each token gets only the contrastive term.
@@ -77,10 +77,12 @@ std::vector<StepData> make_data(const BenchConfig& c, int label) {
     return data;
 }
 
-/// Threads for the fused attention kernel: the OPENBLAS_NUM_THREADS the benchmark runs with (the
-/// thread count compare_pytorch gives both sides), 1 when unset or not a positive number.
+/// Threads for the fused attention kernel: CRINGE_ATTENTION_THREADS, 1 when unset or not a positive
+/// number. Not OPENBLAS_NUM_THREADS: OpenBLAS's threads keep spinning between products, and attention
+/// threads beside them made the medium fp32 step at 2 threads 4.5x slower (860-903 ms CPU against
+/// 184-191 ms with one attention thread; docs/kernels.md).
 std::size_t attention_threads_from_env() {
-    const char* value = std::getenv("OPENBLAS_NUM_THREADS");
+    const char* value = std::getenv("CRINGE_ATTENTION_THREADS");
     if (value == nullptr) return 1;
     char* end = nullptr;
     const long n = std::strtol(value, &end, 10);
