@@ -69,6 +69,14 @@ public:
         ::operator delete(p, alignment);
     }
 
+    /// Bytes this thread's cache holds for reuse (0 when the cache is compiled out).
+    static std::size_t cached_bytes() {
+#ifndef CRINGE_NO_BUFFER_CACHE
+        if (!dead()) return instance().cached_;
+#endif
+        return 0;
+    }
+
 private:
     static BufferCache& instance() {
         thread_local BufferCache cache;
