@@ -143,6 +143,10 @@ int main(int argc, char** argv) {
     app.add_flag("--token-level-ce-rest", settings.token_level_ce_rest, "with --token-level: train the rest of a bad reply with CE (default: ignore it)");
     bool no_negative_eos = false;
     app.add_flag("--no-negative-eos", no_negative_eos, "data lever: the EOS of a negative reply is not a negative target");
+    app.add_option("--negative-tokens", settings.negative_tokens,
+                   "data lever: which tokens of a negative reply are negative targets: all (the paper's sequence labels) or first (only "
+                   "the first reply token, where the opener worlds put the bad decision; the rest is ignored). Every loss but pairwise CRINGE")
+        ->check(CLI::IsMember({"all", "first"}))->capture_default_str();
     bool unseen = false;
     app.add_flag("--heldout-unseen", unseen, "classic world lever: held-out target templates never appear in pretraining");
     app.add_option("--shared-frame", settings.world.negative_shared_frame, "classic world lever: share of bad replies built on a good reply's frame (default 0.5)")
@@ -294,10 +298,10 @@ int main(int argc, char** argv) {
             ++done_jobs;
             char line[512];
             std::snprintf(line, sizeof line,
-                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, valid well-formed %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f  [%.1f s]",
+                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, valid well-formed %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f (valid %.3f)  [%.1f s]",
                           r.task.c_str(), r.method.name.c_str(), r.method.alpha, r.round, static_cast<unsigned long long>(r.seed), r.metrics.target_accuracy,
                           r.metrics.valid_accuracy, r.metrics.valid_wellformed, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.wellformed,
-                          r.metrics.margin, r.metrics.f1, r.metrics.ppl, r.seconds);
+                          r.metrics.margin, r.metrics.f1, r.metrics.ppl, r.metrics.valid_ppl, r.seconds);
             log(line);
         };
         for (const auto& t : tasks) {
