@@ -181,22 +181,10 @@ public:
         return added;
     }
 
-private:
-    /// A progress line (the run's log, else stderr).
-    void log(const std::string& line) const {
-        if (settings_.log) settings_.log(line);
-        else std::fprintf(stderr, "%s\n", line.c_str());
-    }
-
-    /// n examples drawn uniformly (with replacement) from `pool`, as one padded batch.
-    train::TrainBatch sample(const std::vector<train::Example>& pool, std::size_t n, Rng& rng) const {
-        std::vector<train::Example> rows;
-        for (std::size_t i = 0; i < n; ++i) rows.push_back(pool[rng.below(pool.size())]);
-        return train::make_batch(rows, data_.tokenizer.eos_id(), data_.tokenizer.pad_id(), settings_.n_positions);
-    }
-
-    /// Half labelled data (D0 plus what the iterative rounds added, weighted by size), half unlabeled
-    /// chit-chat, as the paper's mixture keeps ordinary dialogue in every batch.
+    /// One fine-tuning batch of `method`: half labelled data (D0 plus what the iterative rounds added,
+    /// weighted by size), half unlabeled chit-chat, as the paper's mixture keeps ordinary dialogue in
+    /// every batch; the data levers (--token-level, --no-negative-eos, --negative-tokens) applied to
+    /// its targets. Public so that the tests can read what the loss sees.
     train::TrainBatch finetune_batch(const Method& method, const std::vector<train::Example>& labeled, const Masks& bad_words, Rng& rng) const {
         std::vector<train::Example> rows;
         std::vector<std::pair<std::size_t, std::size_t>> pairs;
@@ -263,6 +251,20 @@ private:
                         batch.batch.targets(r, t) = data_.tokenizer.pad_id();
         batch.batch.pairs = pairs;
         return batch;
+    }
+
+private:
+    /// A progress line (the run's log, else stderr).
+    void log(const std::string& line) const {
+        if (settings_.log) settings_.log(line);
+        else std::fprintf(stderr, "%s\n", line.c_str());
+    }
+
+    /// n examples drawn uniformly (with replacement) from `pool`, as one padded batch.
+    train::TrainBatch sample(const std::vector<train::Example>& pool, std::size_t n, Rng& rng) const {
+        std::vector<train::Example> rows;
+        for (std::size_t i = 0; i < n; ++i) rows.push_back(pool[rng.below(pool.size())]);
+        return train::make_batch(rows, data_.tokenizer.eos_id(), data_.tokenizer.pad_id(), settings_.n_positions);
     }
 
     const TaskData<World>& data_;
