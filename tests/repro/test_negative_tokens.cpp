@@ -76,7 +76,8 @@ TEST_CASE("--negative-tokens first keeps only a negative reply's first token as 
             // `first`: exactly one target, the reply's first token, which is a rude opener
             CHECK(first_targets == 1);
             CHECK(first_batch.batch.targets(r, first) == all_batch.batch.targets(r, first));
-            const std::string opener = data.tokenizer.decode({first_batch.batch.targets(r, first)});
+            const cringe::Tokens opener_id{first_batch.batch.targets(r, first)};
+            const std::string opener = data.tokenizer.decode(opener_id);
             CHECK((opener == "ugh" || opener == "whatever"));
         }
         CHECK(negatives > 0);  // D0 is half negatives: a 16-row half draws some
