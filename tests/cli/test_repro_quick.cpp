@@ -36,6 +36,10 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(run.at("worlds").at("contradiction").at("iterate_prompts") == "d0");
     CHECK(run.at("worlds").at("contradiction").at("positive_repeats") == 2);
     CHECK(run.at("worlds").at("fits").at("iterate_prompts") == "d0");
+    // --negative-tokens: first (the decision token) for the opener safety task, the paper's all elsewhere
+    CHECK(run.at("worlds").at("safety").at("negative_tokens") == "first");
+    CHECK(run.at("worlds").at("contradiction").at("negative_tokens") == "all");
+    CHECK(run.at("worlds").at("fits").at("negative_tokens") == "all");
     CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
     CHECK(run.at("seeds") == nlohmann::json::array({1}));
     CHECK(run.at("machine").contains("cpu"));
