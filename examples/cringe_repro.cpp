@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
     app.add_flag("--token-level-ce-rest", settings.token_level_ce_rest, "with --token-level: train the rest of a bad reply with CE (default: ignore it)");
     bool no_negative_eos = false;
     app.add_flag("--no-negative-eos", no_negative_eos, "data lever: the EOS of a negative reply is not a negative target");
+    app.add_option("--negative-tokens", settings.negative_tokens,
+                   "data lever: which tokens of a negative reply are negative targets: all (the paper's sequence labels) or first (only "
+                   "the first reply token, where the opener worlds put the bad decision; the rest is ignored). Every loss but pairwise CRINGE. "
+                   "Default: first for the opener safety task (chosen on validation seeds), all elsewhere")
+        ->check(CLI::IsMember({"all", "first"}));
     bool unseen = false;
     app.add_flag("--heldout-unseen", unseen, "classic world lever: held-out target templates never appear in pretraining");
     app.add_option("--shared-frame", settings.world.negative_shared_frame, "classic world lever: share of bad replies built on a good reply's frame (default 0.5)")
@@ -294,10 +299,10 @@ int main(int argc, char** argv) {
             ++done_jobs;
             char line[512];
             std::snprintf(line, sizeof line,
-                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, valid well-formed %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f  [%.1f s]",
+                          "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, valid well-formed %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f (valid %.3f)  [%.1f s]",
                           r.task.c_str(), r.method.name.c_str(), r.method.alpha, r.round, static_cast<unsigned long long>(r.seed), r.metrics.target_accuracy,
                           r.metrics.valid_accuracy, r.metrics.valid_wellformed, r.metrics.target_accuracy_beam, r.metrics.target_accuracy_sampled, r.metrics.wellformed,
-                          r.metrics.margin, r.metrics.f1, r.metrics.ppl, r.seconds);
+                          r.metrics.margin, r.metrics.f1, r.metrics.ppl, r.metrics.valid_ppl, r.seconds);
             log(line);
         };
         for (const auto& t : tasks) {
@@ -330,7 +335,11 @@ int main(int argc, char** argv) {
                 if (!app.count("--iterate-prompts")) per_seed.iterate_prompts = "replay";
                 if (!app.count("--positive-repeats")) per_seed.positive_repeats = 1000;
                 if (!app.count("--round2-steps") && !quick) per_seed.round2_steps = 100;
+                // Only the first reply token of a negative is a negative target (docs/reproduction.md,
+                // "Levers for the two quality misses"): the decision; chosen on validation seeds 101-106.
+                if (!app.count("--negative-tokens")) per_seed.negative_tokens = "first";
             }
+            world_info[t]["negative_tokens"] = per_seed.negative_tokens;
             world_info[t]["iterate_prompts"] = per_seed.iterate_prompts;
             world_info[t]["positive_repeats"] = per_seed.positive_repeats;
             world_info[t]["round2_steps"] = per_seed.round2_steps ? per_seed.round2_steps : per_seed.finetune_steps;

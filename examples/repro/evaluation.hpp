@@ -30,6 +30,7 @@ struct Metrics {
     double valid_accuracy = 0, valid_accuracy_sampled = 0;  // the same two on the VALIDATION prompts (alpha selection)
     double valid_wellformed = 0;  // well-formedness of the greedy replies to the validation target prompts (quality for lever choices)
     double f1 = 0, ppl = 0, distinct2 = 0, neg_nll = 0;
+    double valid_ppl = 0;  // perplexity of good replies to the VALIDATION prompts (quality for lever choices)
     // First-token margin (opener world only; NaN elsewhere): per test insult, log p(best safe opener) -
     // log p(best bad opener) at the first reply position; > 0 means greedy decoding opens safely.
     double margin = std::numeric_limits<double>::quiet_NaN(), valid_margin = std::numeric_limits<double>::quiet_NaN();
@@ -126,6 +127,7 @@ public:
         if (std::ranges::any_of(targets, [](const world::EvalPrompt* p) { return !p->gold.empty(); })) gold_f1(model, targets, target_replies, m);
         m.distinct2 = world::distinct_n(all_texts, 2);
         m.ppl = std::exp(mean_nll(model, data_.good_eval));
+        if (!data_.good_valid.empty()) m.valid_ppl = std::exp(mean_nll(model, data_.good_valid));
         m.neg_nll = mean_nll(model, data_.bad_eval);
         return m;
     }

@@ -92,6 +92,8 @@ public:
                   int round) const {
         // Round 2 and later may train for fewer steps (--round2-steps), e.g. so that the iterative run's
         // total matches a single round's.
+        if (settings_.negative_tokens != "all" && settings_.negative_tokens != "first")
+            throw ValueError(cat("FineTuning::finetune: --negative-tokens is '", settings_.negative_tokens, "'; expected all or first"));
         const std::size_t steps = round >= 2 && settings_.round2_steps > 0 ? settings_.round2_steps : settings_.finetune_steps;
         const train::TrainOptions options{.steps = steps, .lr = settings_.finetune_lr,
                                           .warmup = steps / 10, .seed = rng.next_u64(),
@@ -179,22 +181,10 @@ public:
         return added;
     }
 
-private:
-    /// A progress line (the run's log, else stderr).
-    void log(const std::string& line) const {
-        if (settings_.log) settings_.log(line);
-        else std::fprintf(stderr, "%s\n", line.c_str());
-    }
-
-    /// n examples drawn uniformly (with replacement) from `pool`, as one padded batch.
-    train::TrainBatch sample(const std::vector<train::Example>& pool, std::size_t n, Rng& rng) const {
-        std::vector<train::Example> rows;
-        for (std::size_t i = 0; i < n; ++i) rows.push_back(pool[rng.below(pool.size())]);
-        return train::make_batch(rows, data_.tokenizer.eos_id(), data_.tokenizer.pad_id(), settings_.n_positions);
-    }
-
-    /// Half labelled data (D0 plus what the iterative rounds added, weighted by size), half unlabeled
-    /// chit-chat, as the paper's mixture keeps ordinary dialogue in every batch.
+    /// One fine-tuning batch of `method`: half labelled data (D0 plus what the iterative rounds added,
+    /// weighted by size), half unlabeled chit-chat, as the paper's mixture keeps ordinary dialogue in
+    /// every batch; the data levers (--token-level, --no-negative-eos, --negative-tokens) applied to
+    /// its targets. Public so that the tests can read what the loss sees.
     train::TrainBatch finetune_batch(const Method& method, const std::vector<train::Example>& labeled, const Masks& bad_words, Rng& rng) const {
         std::vector<train::Example> rows;
         std::vector<std::pair<std::size_t, std::size_t>> pairs;
@@ -250,8 +240,31 @@ private:
                     if (eos_at < batch.batch.targets.shape()[1] && batch.batch.targets(r, eos_at) == data_.tokenizer.eos_id())
                         batch.batch.targets(r, eos_at) = data_.tokenizer.pad_id();
                 }
+        // Lever (--negative-tokens first): only the first reply token of a negative row stays a negative
+        // target. In the opener worlds the bad decision is that token (the rude opener); pushing down
+        // the tokens after it as well (the toxic word, '!', EOS) teaches the model to continue a rude
+        // opener with another frame ("ugh troll , i am sorry you feel that way ."), a malformed reply.
+        if (settings_.negative_tokens == "first" && pairs.empty())
+            for (std::size_t r = 0; r < rows.size(); ++r)
+                if (rows[r].label == loss::kNegative)
+                    for (std::size_t t = rows[r].context.size(); t < batch.batch.targets.shape()[1]; ++t)
+                        batch.batch.targets(r, t) = data_.tokenizer.pad_id();
         batch.batch.pairs = pairs;
         return batch;
+    }
+
+private:
+    /// A progress line (the run's log, else stderr).
+    void log(const std::string& line) const {
+        if (settings_.log) settings_.log(line);
+        else std::fprintf(stderr, "%s\n", line.c_str());
+    }
+
+    /// n examples drawn uniformly (with replacement) from `pool`, as one padded batch.
+    train::TrainBatch sample(const std::vector<train::Example>& pool, std::size_t n, Rng& rng) const {
+        std::vector<train::Example> rows;
+        for (std::size_t i = 0; i < n; ++i) rows.push_back(pool[rng.below(pool.size())]);
+        return train::make_batch(rows, data_.tokenizer.eos_id(), data_.tokenizer.pad_id(), settings_.n_positions);
     }
 
     const TaskData<World>& data_;

@@ -54,7 +54,7 @@ inline std::vector<Aggregate> aggregate(const std::vector<Record>& records) {
             a.stddev.*field = g.size() > 1 ? std::sqrt(sq / static_cast<double>(g.size() - 1)) : 0.0;  // sample std
         };
         for (auto field : {&Metrics::target_accuracy, &Metrics::target_accuracy_beam, &Metrics::target_accuracy_sampled, &Metrics::target_accuracy_lenient, &Metrics::wellformed,
-                           &Metrics::f1, &Metrics::ppl, &Metrics::distinct2, &Metrics::neg_nll, &Metrics::valid_accuracy,
+                           &Metrics::f1, &Metrics::ppl, &Metrics::valid_ppl, &Metrics::distinct2, &Metrics::neg_nll, &Metrics::valid_accuracy,
                            &Metrics::valid_accuracy_sampled, &Metrics::valid_wellformed, &Metrics::margin, &Metrics::valid_margin, &Metrics::f1_valid, &Metrics::f1_test,
                            &Metrics::f1_unseen})
             stat(field);
@@ -98,7 +98,7 @@ inline nlohmann::ordered_json metrics_json(const Metrics& m) {
             {"target_accuracy_lenient", m.target_accuracy_lenient}, {"wellformed", m.wellformed}, {"f1", m.f1},
             {"ppl", m.ppl}, {"distinct2", m.distinct2}, {"neg_nll", m.neg_nll},
             {"valid_accuracy", m.valid_accuracy}, {"valid_accuracy_sampled", m.valid_accuracy_sampled},
-            {"valid_wellformed", m.valid_wellformed},
+            {"valid_wellformed", m.valid_wellformed}, {"valid_ppl", m.valid_ppl},
             // NaN (no margin in this world) is written as null
             {"first_token_margin", m.margin}, {"valid_first_token_margin", m.valid_margin},
             // FITS task: gold F1 per split (f1 is then their paper-weighted average); null elsewhere
@@ -186,7 +186,7 @@ inline nlohmann::ordered_json settings_json(const Settings& s) {
             {"pretrain_lr", s.pretrain_lr}, {"finetune_lr", s.finetune_lr}, {"beam_prompts", s.beam_prompts},
             {"samples_per_prompt", s.samples_per_prompt}, {"positive_target_share", s.positive_target_share},
             {"token_level", s.token_level}, {"token_level_ce_rest", s.token_level_ce_rest}, {"negative_eos", s.negative_eos},
-            {"label_noise", s.label_noise}, {"iterate_prompts", s.iterate_prompts}, {"positive_repeats", s.positive_repeats},
+            {"negative_tokens", s.negative_tokens}, {"label_noise", s.label_noise}, {"iterate_prompts", s.iterate_prompts}, {"positive_repeats", s.positive_repeats},
             {"round2_steps", s.round2_steps}  /* 0: the task's finetune_steps */, {"threads", s.threads}};
 }
 

@@ -59,6 +59,10 @@ struct Settings {
     bool token_level = false;            // D0 negatives labelled per token (only the bad words are negative)
     bool token_level_ce_rest = false;    // ... and the rest of such a reply trained with CE (else ignored)
     bool negative_eos = true;            // the EOS of a negative reply is a negative target (as in the released ParlAI code)
+    std::string negative_tokens = "all";  // which tokens of a negative reply are negative targets: all (the paper's sequence
+                                          // labels) or first (only the first reply token, where the opener worlds put the bad
+                                          // decision; the rest of the reply is ignored). Every negative row, every loss but
+                                          // pairwise CRINGE (which compares whole replies): the same for UL and CRINGE
     double label_noise = 0.05;           // the training labeler's flip rate
     std::size_t threads = 1;
     bool progress = true;

@@ -67,6 +67,13 @@ struct TaskData {
                 for (const auto& g : p.gold) good_eval.push_back(example(p.prompt, g, loss::kPositive));
             }
         }
+        // The same on the VALIDATION prompts (a perplexity that levers can be chosen on), own stream.
+        Rng valid_rng(derive_seed(seed, "held-out validation replies"));
+        for (const auto& p : dialogues.valid) {
+            if (p.target) good_valid.push_back(example(p.prompt, World::good_reply(valid_rng, p.prompt), loss::kPositive));
+            else
+                for (const auto& g : p.gold) good_valid.push_back(example(p.prompt, g, loss::kPositive));
+        }
     }
 
     /// `<bos>` prompt `<sep>` as context and the reply's ids, with the label (loss::kPositive, ...).
@@ -96,6 +103,7 @@ struct TaskData {
     std::vector<train::Example> labeled;    ///< D0 (grown by the FITS world's feedback step)
     std::vector<train::Example> unlabeled;  ///< the unlabeled pool of every fine-tuning batch
     std::vector<train::Example> good_eval;  ///< held-out good replies (perplexity)
+    std::vector<train::Example> good_valid;  ///< the same for the validation prompts (valid_ppl, for lever choices)
     std::vector<train::Example> bad_eval;   ///< held-out bad replies (negative log-likelihood)
     std::vector<std::pair<train::Example, train::Example>> pairs;  ///< (good, bad) for pairwise CRINGE
     Masks bad_words;  ///< token-level labels of D0 negatives (--token-level)

@@ -36,6 +36,10 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(run.at("worlds").at("contradiction").at("iterate_prompts") == "d0");
     CHECK(run.at("worlds").at("contradiction").at("positive_repeats") == 2);
     CHECK(run.at("worlds").at("fits").at("iterate_prompts") == "d0");
+    // --negative-tokens: first (the decision token) for the opener safety task, the paper's all elsewhere
+    CHECK(run.at("worlds").at("safety").at("negative_tokens") == "first");
+    CHECK(run.at("worlds").at("contradiction").at("negative_tokens") == "all");
+    CHECK(run.at("worlds").at("fits").at("negative_tokens") == "all");
     CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
     CHECK(run.at("seeds") == nlohmann::json::array({1}));
     CHECK(run.at("machine").contains("cpu"));
@@ -86,7 +90,8 @@ TEST_CASE("cringe-repro: numbers out of range, a bad --out and --help", "[cli][r
     cringe_test::TempDir tmp;
     // a negative step count must not wrap to a huge size_t: exit 2, naming the flag and the range
     for (const char* bad : {"--pretrain-steps -5", "--finetune-steps 0", "--threads 0", "--replay-bad-rate 1.5", "--bootstrap 5", "--label-noise -0.1",
-                            "--alphas 0,1", "--alphas 1,x", "--alphas 1,,2", "--iterate-prompts test", "--positive-repeats 0", "--round2-steps -1"}) {
+                            "--alphas 0,1", "--alphas 1,x", "--alphas 1,,2", "--iterate-prompts test", "--positive-repeats 0", "--round2-steps -1",
+                            "--negative-tokens middle"}) {
         INFO(bad);
         const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick " + bad + " --out '" + (tmp.path() / "x").string() + "'", "");
         CHECK(r.status == 2);
@@ -103,7 +108,7 @@ TEST_CASE("cringe-repro: numbers out of range, a bad --out and --help", "[cli][r
     CHECK(help.status == 0);
     CHECK_THAT(help.out, Catch::Contains("cringe_iterative") && Catch::Contains("pairwise_cringe") && Catch::Contains("1500") &&
                              Catch::Contains("1,2,3,4,5,6,7,8,9,10") && Catch::Contains("opener") && Catch::Contains("--iterate-prompts") &&
-                             Catch::Contains("--round2-steps") && Catch::Contains("--alphas"));
+                             Catch::Contains("--round2-steps") && Catch::Contains("--alphas") && Catch::Contains("--negative-tokens"));
 }
 
 TEST_CASE("cringe-repro: the iterative round's levers and the alpha grid reach the run", "[cli][repro]") {
@@ -111,7 +116,7 @@ TEST_CASE("cringe-repro: the iterative round's levers and the alpha grid reach t
     const auto out = tmp.path() / "out";
     const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --task safety --full --alphas 0.25,1 "
                                                 "--methods unlikelihood,cringe_iterative --iterate-prompts replay --positive-repeats 50 "
-                                                "--round2-steps 5 --out '" + out.string() + "'", "");
+                                                "--round2-steps 5 --negative-tokens first --out '" + out.string() + "'", "");
     INFO(r.err);
     REQUIRE(r.status == 0);
     const auto summary = nlohmann::json::parse(cringe_test::slurp(out / "summary.json"));
@@ -119,11 +124,13 @@ TEST_CASE("cringe-repro: the iterative round's levers and the alpha grid reach t
     CHECK(training_json.at("iterate_prompts") == "replay");
     CHECK(training_json.at("positive_repeats") == 50);
     CHECK(training_json.at("round2_steps") == 5);
+    CHECK(training_json.at("negative_tokens") == "first");
     std::set<std::pair<std::string, double>> configs;
     for (const auto& rec : summary.at("records")) {
         configs.insert({rec.at("method").get<std::string>(), rec.at("alpha").get<double>()});
         CHECK(rec.at("valid_wellformed").get<double>() >= 0.0);
         CHECK(rec.at("valid_wellformed").get<double>() <= 1.0);
+        CHECK(rec.at("valid_ppl").get<double>() > 1.0);  // a perplexity: exp(mean NLL) of good validation replies
     }
     // the grid replaces both sweeps; only CRINGE at alpha 1 runs the second round
     CHECK(configs == std::set<std::pair<std::string, double>>{{"unlikelihood", 0.25}, {"unlikelihood", 1.0}, {"cringe_single", 0.25},
