@@ -39,17 +39,27 @@ namespace detail {
 /// where the reference's vectorised pass would be on a packet boundary), small enough for the L1 cache.
 inline constexpr std::size_t kBiasGeluBlock = 1024;
 
+/// Splits elements first .. first + len - 1 of a tensor with rows of N into runs that stay in one row:
+/// calls segment(k, j, count) for each, k its offset from first, j the column it starts at.
+template <class Segment>
+void for_each_row_segment(std::size_t first, std::size_t len, std::size_t N, Segment&& segment) {
+    for (std::size_t k = 0; k < len;) {
+        const std::size_t j = (first + k) % N, count = std::min(N - j, len - k);
+        segment(k, j, static_cast<Eigen::Index>(count));
+        k += count;
+    }
+}
+
 /// Calls visit(first, z) for the blocks of z = p + b (b repeated over rows of N) in order: z is a map
 /// of the scratch `z_block` holding elements first .. first + z.size() - 1.
 template <class T, class Visit>
 void for_each_biased_block(const T* p, const T* b, std::size_t n, std::size_t N, Eigen::Array<T, Eigen::Dynamic, 1>& z_block,
                            Visit&& visit) {
-    for (std::size_t first = 0, j = 0; first < n; first += kBiasGeluBlock) {
+    for (std::size_t first = 0; first < n; first += kBiasGeluBlock) {
         const std::size_t len = std::min(kBiasGeluBlock, n - first);
-        for (std::size_t k = 0; k < len; ++k) {  // j = (first + k) mod N, the column
-            z_block[static_cast<Eigen::Index>(k)] = p[first + k] + b[j];
-            if (++j == N) j = 0;
-        }
+        for_each_row_segment(first, len, N, [&](std::size_t k, std::size_t j, Eigen::Index count) {
+            ArrayMap<T>(z_block.data() + k, count) = ConstArrayMap<T>(p + first + k, count) + ConstArrayMap<T>(b + j, count);
+        });
         visit(first, ConstArrayMap<T>(z_block.data(), static_cast<Eigen::Index>(len)));
     }
 }
@@ -69,11 +79,12 @@ void bias_gelu_backward(const T* p, const T* b, const T* grad, std::size_t n, st
         term = ConstArrayMap<T>(grad + first, len) * unary::Gelu::df(z, z);  // grad * gelu'(z), as gelu's backward
         if (grad_p) store_p(ArrayMap<T>(grad_p + first, len), term);       // grad_p += term
         if (!grad_b) return;
-        for (std::size_t k = 0, i = first, j = first % N; k < static_cast<std::size_t>(len); ++k, ++i) {
-            if (i < N && StoreB::assigns) grad_b[j] = term[static_cast<Eigen::Index>(k)];  // row 0 of a first contribution
-            else grad_b[j] += term[static_cast<Eigen::Index>(k)];                                     // grad_b += term, row by row
-            if (++j == N) j = 0;
-        }
+        for_each_row_segment(first, static_cast<std::size_t>(len), N, [&](std::size_t k, std::size_t j, Eigen::Index count) {
+            ArrayMap<T> grad_b_part(grad_b + j, count);
+            const ConstArrayMap<T> term_part(term_block.data() + k, count);
+            if (first + k < N && StoreB::assigns) grad_b_part = term_part;  // row 0 of a first contribution
+            else grad_b_part += term_part;                                // grad_b += term, row after row
+        });
     });
 }
 
