@@ -6,6 +6,9 @@
 //   train_step_reference_attention/<config>/<dtype>/<loss>
 //                                         the same step with Gpt's reference attention path (the ops
 //                                         composition; docs/kernels.md), for the fused-vs-reference figure
+//   train_step_reference_kernels/<config>/<dtype>/<loss>
+//                                         the fused attention with the other kernels (bias + GELU, residual +
+//                                         layer norm) along their reference path: their effect, in one binary
 //   train_step_reference/<config>/<dtype>/<loss>
 //                                         every kernel along its reference path: attention, bias + GELU and
 //                                         residual + layer norm composed from the reference ops
@@ -142,6 +145,7 @@ void register_all() {
     };
     static constexpr Variant variants[] = {{"train_step/", nn::AttentionPath::fused, nn::KernelPath::fused},
                                            {"train_step_reference_attention/", nn::AttentionPath::reference, nn::KernelPath::fused},
+                                           {"train_step_reference_kernels/", nn::AttentionPath::fused, nn::KernelPath::reference},
                                            {"train_step_reference/", nn::AttentionPath::reference, nn::KernelPath::reference}};
     for (const Variant& variant : variants)
         for (const BenchConfig& c : cringe::bench::kModelConfigs) {

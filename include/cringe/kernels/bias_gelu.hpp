@@ -21,7 +21,7 @@
 // expressions on the same values. Which elements Eigen evaluates with SIMD packets and which with its
 // scalar path (they round differently: tanh and exp are polynomial approximations) follows the
 // destination's address: every tensor is 64-byte aligned and the blocks here start at multiples of
-// kBlock elements (a multiple of 64 bytes), so each element takes the path it takes in the reference's
+// kBiasGeluBlock elements (a multiple of 64 bytes), so each element takes the path it takes in the reference's
 // one pass over the whole tensor. tests/kernels/test_bias_gelu.cpp asserts it in float and double.
 #pragma once
 
