@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "../tape.hpp"
@@ -103,10 +104,12 @@ BroadcastKind broadcast_kind(const SA& a, const SB& b) {
 
 /// THE broadcast loop: calls visit(i, ia, ib) for every element i of `out` (the broadcast of shapes
 /// a and b, from broadcast_shapes), in order, with ia and ib the flat offsets of the elements of a
-/// and b that line up with it. (broadcast_apply and the product backward below repeat its three
-/// paths by hand, for speed.)
+/// and b that line up with it. Both the forward of every broadcasting op and THE backward,
+/// sum_to_shape, run through it. `flatten` inlines `visit` into each of the three paths: these are
+/// the hot loops of every binary op, and without it GCC 12 calls the visitor per element in some of
+/// them (measured: mul 1.5-1.9x slower).
 template <class SA, class SB, class Visit>
-void for_each_broadcast(const SA& a, const SB& b, const Shape& out, Visit&& visit) {
+[[gnu::flatten]] void for_each_broadcast(const SA& a, const SB& b, const Shape& out, Visit&& visit) {
     switch (broadcast_kind(a, b)) {
         case BroadcastKind::same:
             for (std::size_t i = 0, n = numel(out); i < n; ++i) visit(i, i, i);
@@ -123,10 +126,7 @@ void for_each_broadcast(const SA& a, const SB& b, const Shape& out, Visit&& visi
 }
 
 /// The forward of a broadcasting binary op: result[i] = f(a[ia], b[ib]) over the broadcast shape
-/// (ShapeError naming `op` when the shapes do not broadcast). The three paths of for_each_broadcast
-/// are written out here and in the product backward below: these are the hot loops of every binary
-/// op, and GCC 12 at -O2 does not inline a visitor into all three paths (measured: mul forward and
-/// backward 1.5-1.9x slower through for_each_broadcast).
+/// (ShapeError naming `op` when the shapes do not broadcast).
 template <class T, class F>
 Tensor<T> broadcast_apply(const Tensor<T>& a, const Tensor<T>& b, const char* op, F f) {
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
@@ -134,21 +134,23 @@ Tensor<T> broadcast_apply(const Tensor<T>& a, const Tensor<T>& b, const char* op
     const T* pa = a.data();
     const T* pb = b.data();
     T* po = out.data();
-    switch (broadcast_kind(a.shape(), b.shape())) {
-        case BroadcastKind::same:
-            for (std::size_t i = 0, n = a.size(); i < n; ++i) po[i] = f(pa[i], pb[i]);
-            break;
-        case BroadcastKind::suffix: {
-            const std::size_t block = b.size();
-            for (std::size_t r = 0, rows = a.size() / block; r < rows; ++r)
-                for (std::size_t j = 0; j < block; ++j) po[r * block + j] = f(pa[r * block + j], pb[j]);
-            break;
-        }
-        case BroadcastKind::general:
-            for_each_broadcast_strided(a.shape(), b.shape(), shape,
-                                       [&](std::size_t i, std::size_t ia, std::size_t ib) { po[i] = f(pa[ia], pb[ib]); });
-    }
+    for_each_broadcast(a.shape(), b.shape(), shape, [&](std::size_t i, std::size_t ia, std::size_t ib) { po[i] = f(pa[ia], pb[ib]); });
     return out;
+}
+
+/// Which input of a binary node a gradient belongs to.
+enum class Operand { a, b };
+
+/// THE backward of broadcasting, the loop behind sum_to_shape: for every element i of the broadcast
+/// `out` of shapes a and b, in order, store(dst[k], term(i, ia, ib)) with k = ia (Operand::a) or ib.
+/// An element of the operand repeated over several results receives their terms one after another,
+/// in the order of i, so the sum is the same for every path and every caller.
+template <Operand operand, class SA, class SB, class T, class Store, class Term>
+void sum_to_shape_into(const SA& a, const SB& b, const Shape& out, T* dst, Store store, Term term) {
+    for_each_broadcast(a, b, out, [&](std::size_t i, std::size_t ia, std::size_t ib) {
+        if constexpr (operand == Operand::a) store(dst[ia], term(i, ia, ib));
+        else store(dst[ib], term(i, ia, ib));
+    });
 }
 
 }  // namespace detail
@@ -159,76 +161,45 @@ template <class T>
 Tensor<T> sum_to_shape(const Tensor<T>& grad, const Shape& to) {
     const Shape from = to_shape(grad.shape());
     Tensor<T> out = zeros<T>(to);
-    T* po = out.data();
     const T* pg = grad.data();
-    detail::for_each_broadcast(from, to, from, [&](std::size_t i, std::size_t, std::size_t j) { po[j] += pg[i]; });
+    detail::sum_to_shape_into<detail::Operand::b>(from, to, from, out.data(), StoreAdd<T>{},
+                                                  [pg](std::size_t i, std::size_t, std::size_t) { return pg[i]; });
     return out;
 }
 
 namespace detail {
 
-/// adjoint(input) += scale * sum_to_shape(grad, shape of input), for the backward of add and sub (the
-/// term is the incoming gradient itself), written through Tape::accumulate (the first contribution
-/// assigns). Fast paths: equal shapes copy or add flat; a bias sums `grad`'s rows with Eigen's column
-/// sums (vectorised).
-template <class T>
-void add_sum_to_shape(Tape<T>& tape, std::size_t input, const Tensor<T>& grad, T scale = T(1)) {
+/// The backward of a broadcasting binary node for one operand, through Tape::accumulate:
+///   grad_a += sum_to_shape(term, a.shape)   (Operand::a; likewise b)
+/// where the term of result element i is term(i) when it needs nothing else (add: grad[i]), or
+/// term(i, ia, ib) when it reads the operands (mul's grad_a: grad[i] * b[ib]). A term of i alone is
+/// summed over the pair (result, operand): for an operand shaped like the result that is one flat
+/// loop. The first contribution of a backward assigns (write-first); an operand that was broadcast
+/// sums several terms per element, so it starts from zero instead.
+template <Operand operand, class T, class Term>
+void accumulate_sum_to_shape(Tape<T>& tape, const Node<T>& node, Term term) {
+    const std::size_t input = node.inputs[operand == Operand::a ? 0 : 1];
+    const Shape out = to_shape(node.adjoint.shape());
+    auto sum_into = [&](T* dst, auto store) {
+        if constexpr (std::is_invocable_v<Term&, std::size_t>) {
+            const Shape to = to_shape(tape.value(input).shape());
+            sum_to_shape_into<Operand::b>(out, to, out, dst, store, [&](std::size_t i, std::size_t, std::size_t) { return term(i); });
+        } else {
+            const Shape a = to_shape(tape.value(node.inputs[0]).shape());
+            const Shape b = to_shape(tape.value(node.inputs[1]).shape());
+            sum_to_shape_into<operand>(a, b, out, dst, store, term);
+        }
+    };
     tape.accumulate(input, [&](Tensor<T>& grad_in, auto store) {
-        switch (broadcast_kind(grad.shape(), grad_in.shape())) {
-            case BroadcastKind::same:
-                store(flat(grad_in), scale * flat(grad));
-                return;
-            case BroadcastKind::suffix: {
-                const auto block = static_cast<Eigen::Index>(grad_in.size());
-                ConstMatrixMap<T> rows(grad.data(), static_cast<Eigen::Index>(grad.size()) / block, block);
-                store(flat(grad_in), scale * rows.colwise().sum().transpose().array());
+        if constexpr (decltype(store)::assigns) {
+            if (grad_in.size() != numel(out)) {  // broadcast: terms are summed, from zero
+                flat(grad_in).setZero();
+                sum_into(grad_in.data(), StoreAdd<T>{});
                 return;
             }
-            case BroadcastKind::general:
-                store(flat(grad_in), scale * flat(sum_to_shape(grad, to_shape(grad_in.shape()))));
         }
+        sum_into(grad_in.data(), store);
     });
-}
-
-/// The backward of a broadcasting binary node whose terms need the inputs (mul, div):
-///   adjoint(a) += sum_to_shape(term_a, a.shape),  adjoint(b) += sum_to_shape(term_b, b.shape),
-/// where term_a[i] = term_a(grad[i], a[ia], b[ib]) over the result's elements (mul: grad * b), and
-/// likewise term_b. One pass for both inputs; each term is added straight into its adjoint in the
-/// order of i (no temporary of the result's size).
-template <class T, class TermA, class TermB>
-void add_sum_to_shape(Tape<T>& tape, const Node<T>& node, TermA term_a, TermB term_b) {
-    const std::size_t a_node = node.inputs[0], b_node = node.inputs[1];
-    const Tensor<T>& a = tape.value(a_node);
-    const Tensor<T>& b = tape.value(b_node);
-    const bool want_a = tape.wants_grad(a_node), want_b = tape.wants_grad(b_node);
-    T* grad_a = want_a ? tape.adjoint(a_node).data() : nullptr;
-    T* grad_b = want_b ? tape.adjoint(b_node).data() : nullptr;
-    const T* pa = a.data();
-    const T* pb = b.data();
-    const T* pg = node.adjoint.data();
-    switch (broadcast_kind(a.shape(), b.shape())) {  // the paths of for_each_broadcast, written out (see broadcast_apply)
-        case BroadcastKind::same:
-            for (std::size_t i = 0, n = a.size(); i < n; ++i) {
-                if (want_a) grad_a[i] += term_a(pg[i], pa[i], pb[i]);
-                if (want_b) grad_b[i] += term_b(pg[i], pa[i], pb[i]);
-            }
-            break;
-        case BroadcastKind::suffix: {
-            const std::size_t block = b.size();
-            for (std::size_t r = 0, rows = a.size() / block; r < rows; ++r)
-                for (std::size_t j = 0; j < block; ++j) {
-                    const std::size_t i = r * block + j;
-                    if (want_a) grad_a[i] += term_a(pg[i], pa[i], pb[j]);
-                    if (want_b) grad_b[j] += term_b(pg[i], pa[i], pb[j]);
-                }
-            break;
-        }
-        case BroadcastKind::general:
-            for_each_broadcast_strided(a.shape(), b.shape(), to_shape(node.adjoint.shape()), [&](std::size_t i, std::size_t ia, std::size_t ib) {
-                if (want_a) grad_a[ia] += term_a(pg[i], pa[ia], pb[ib]);
-                if (want_b) grad_b[ib] += term_b(pg[i], pa[ia], pb[ib]);
-            });
-    }
 }
 
 }  // namespace detail

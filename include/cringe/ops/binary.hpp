@@ -25,9 +25,10 @@ template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "add", [](T a_i, T b_i) { return a_i + b_i; });
     return a.tape().record("add", std::move(out), {a, b}, [](Tape<T>& tape, const Node<T>& node) {
-        const Tensor<T>& grad = node.adjoint;
-        detail::add_sum_to_shape(tape, node.inputs[0], grad);  // grad_a += sum_to_shape(grad, a.shape)
-        detail::add_sum_to_shape(tape, node.inputs[1], grad);  // grad_b += sum_to_shape(grad, b.shape)
+        const T* grad = node.adjoint.data();
+        // grad_a += sum_to_shape(grad, a.shape),  grad_b += sum_to_shape(grad, b.shape)
+        detail::accumulate_sum_to_shape<detail::Operand::a>(tape, node, [grad](std::size_t i) { return grad[i]; });
+        detail::accumulate_sum_to_shape<detail::Operand::b>(tape, node, [grad](std::size_t i) { return grad[i]; });
     }, where);
 }
 
@@ -36,9 +37,10 @@ template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "sub", [](T a_i, T b_i) { return a_i - b_i; });
     return a.tape().record("sub", std::move(out), {a, b}, [](Tape<T>& tape, const Node<T>& node) {
-        const Tensor<T>& grad = node.adjoint;
-        detail::add_sum_to_shape(tape, node.inputs[0], grad);         // grad_a += sum_to_shape(grad, a.shape)
-        detail::add_sum_to_shape(tape, node.inputs[1], grad, T(-1));  // grad_b -= sum_to_shape(grad, b.shape)
+        const T* grad = node.adjoint.data();
+        // grad_a += sum_to_shape(grad, a.shape),  grad_b -= sum_to_shape(grad, b.shape)
+        detail::accumulate_sum_to_shape<detail::Operand::a>(tape, node, [grad](std::size_t i) { return grad[i]; });
+        detail::accumulate_sum_to_shape<detail::Operand::b>(tape, node, [grad](std::size_t i) { return -grad[i]; });
     }, where);
 }
 
@@ -47,9 +49,12 @@ template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "mul", [](T a_i, T b_i) { return a_i * b_i; });
     return a.tape().record("mul", std::move(out), {a, b}, [](Tape<T>& tape, const Node<T>& node) {
+        const T* grad = node.adjoint.data();
+        const T* a_ = tape.value(node.inputs[0]).data();
+        const T* b_ = tape.value(node.inputs[1]).data();
         // grad_a += sum_to_shape(grad * b, a.shape),  grad_b += sum_to_shape(grad * a, b.shape)
-        detail::add_sum_to_shape(tape, node, [](T grad_i, T, T b_i) { return grad_i * b_i; },
-                                             [](T grad_i, T a_i, T) { return grad_i * a_i; });
+        detail::accumulate_sum_to_shape<detail::Operand::a>(tape, node, [=](std::size_t i, std::size_t, std::size_t ib) { return grad[i] * b_[ib]; });
+        detail::accumulate_sum_to_shape<detail::Operand::b>(tape, node, [=](std::size_t i, std::size_t ia, std::size_t) { return grad[i] * a_[ia]; });
     }, where);
 }
 
@@ -58,10 +63,15 @@ template <class T>
 Var<T> div(const Var<T>& a, const Var<T>& b, Where where = Where::current()) {
     auto out = detail::broadcast_apply<T>(a.value(), b.value(), "div", [](T a_i, T b_i) { return a_i / b_i; });
     return a.tape().record("div", std::move(out), {a, b}, [](Tape<T>& tape, const Node<T>& node) {
+        const T* grad = node.adjoint.data();
+        const T* a_ = tape.value(node.inputs[0]).data();
+        const T* b_ = tape.value(node.inputs[1]).data();
         // grad_a += sum_to_shape(grad / b, a.shape),  grad_b -= sum_to_shape(grad * a / b^2, b.shape)
         // (written grad * (1 / b): it rounds differently from grad / b, and results stay bitwise as before)
-        detail::add_sum_to_shape(tape, node, [](T grad_i, T, T b_i) { return grad_i * (T(1) / b_i); },
-                                             [](T grad_i, T a_i, T b_i) { return grad_i * (-a_i / (b_i * b_i)); });
+        detail::accumulate_sum_to_shape<detail::Operand::a>(tape, node, [=](std::size_t i, std::size_t, std::size_t ib) { return grad[i] * (T(1) / b_[ib]); });
+        detail::accumulate_sum_to_shape<detail::Operand::b>(tape, node, [=](std::size_t i, std::size_t ia, std::size_t ib) {
+            return grad[i] * (-a_[ia] / (b_[ib] * b_[ib]));
+        });
     }, where);
 }
 
