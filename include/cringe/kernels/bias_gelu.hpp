@@ -14,7 +14,7 @@
 //   grad_p += grad * gelu'(z)                      (gelu: grad_x += grad * f'(x); add: grad_a += grad)
 //   grad_b += sum over the rows of grad * gelu'(z) (add: grad_b += sum_to_shape(grad, b.shape)),
 //             one sequential sum per column: row 0's term first, then row 1's, ... (as
-//             detail/broadcast.hpp sums a bias's gradient), the first contribution assigning.
+//             detail/broadcast.hpp sums a bias's gradient; a first contribution starts from zero).
 // z is not kept: the backward recomputes it (one addition per element, cheaper than a [..., N] buffer).
 //
 // Equal to the reference, bit for bit: z is the same IEEE sum; gelu and gelu' are unary::Gelu's Eigen
@@ -65,12 +65,15 @@ void for_each_biased_block(const T* p, const T* b, std::size_t n, std::size_t N,
 }
 
 /// The backward's one pass (the file comment's math): term = grad * gelu'(p + b) block by block, stored
-/// into grad_p with store_p and summed over the rows into grad_b with store_b (either may be null: that
-/// input wants no gradient). n elements, rows of N.
+/// into grad_p with store_p and summed over the rows into grad_b (either may be null: that input wants
+/// no gradient; StoreB says whether grad_b receives its first contribution). n elements, rows of N.
 template <class T, class StoreP, class StoreB>
 void bias_gelu_backward(const T* p, const T* b, const T* grad, std::size_t n, std::size_t N, T* grad_p, StoreP store_p, T* grad_b,
-                        StoreB store_b) {
-    if (grad_b && n == 0) store_b.untouched(ArrayMap<T>(grad_b, static_cast<Eigen::Index>(N)));  // no rows: sum 0
+                        StoreB /*store_b: its type says whether this is a first contribution*/) {
+    // A first contribution assigns where b was not broadcast (one row); a sum over rows starts from zero,
+    // as detail/broadcast.hpp's accumulate_sum_to_shape does (so an exact -0 term sums to +0 alike).
+    const bool assign_b = StoreB::assigns && n == N;
+    if (grad_b && StoreB::assigns && !assign_b) ArrayMap<T>(grad_b, static_cast<Eigen::Index>(N)).setZero();
     const std::size_t block = std::min(kBiasGeluBlock, n);
     Eigen::Array<T, Eigen::Dynamic, 1> z_block(static_cast<Eigen::Index>(block)), term_block(static_cast<Eigen::Index>(block));
     for_each_biased_block(p, b, n, N, z_block, [&](std::size_t first, const ConstArrayMap<T>& z) {
@@ -82,8 +85,8 @@ void bias_gelu_backward(const T* p, const T* b, const T* grad, std::size_t n, st
         for_each_row_segment(first, static_cast<std::size_t>(len), N, [&](std::size_t k, std::size_t j, Eigen::Index count) {
             ArrayMap<T> grad_b_part(grad_b + j, count);
             const ConstArrayMap<T> term_part(term_block.data() + k, count);
-            if (first + k < N && StoreB::assigns) grad_b_part = term_part;  // row 0 of a first contribution
-            else grad_b_part += term_part;                                // grad_b += term, row after row
+            if (assign_b) grad_b_part = term_part;  // the only row, a first contribution
+            else grad_b_part += term_part;          // grad_b += term, row after row
         });
     });
 }
