@@ -74,9 +74,11 @@ ResidualNorm<T> residual_layer_norm(const Var<T>& x, const Var<T>& delta, const 
     Tensor<T> xhat = Tensor<T>::from_shape(shape);  // saved for the backward
     std::vector<T> rstd(rows);
     ConstArrayMap<T> w(weight.value().data(), c), b(bias.value().data(), c);
-    for (std::size_t r = 0; r < rows; ++r) {  // row r: the residual addition, then ops/layer_norm.hpp's forward
+    // The residual addition as one flat loop (as add's forward): per row, an Eigen assignment's setup
+    // costs more than the pass it would save at the model's widths (measured: bench_ops kernel/*).
+    flat(sum) = flat(x.value()) + flat(delta.value());
+    for (std::size_t r = 0; r < rows; ++r) {  // row r: ops/layer_norm.hpp's forward on the sum
         using std::sqrt;
-        ArrayMap<T>(sum.data() + r * C, c) = ConstArrayMap<T>(x.value().data() + r * C, c) + ConstArrayMap<T>(delta.value().data() + r * C, c);
         ConstArrayMap<T> row(sum.data() + r * C, c);
         const T mu = row.mean();
         const T var = (row - mu).square().mean();
