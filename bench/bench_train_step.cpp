@@ -7,11 +7,11 @@
 //                                         the same step with Gpt's reference attention path (the ops
 //                                         composition; docs/kernels.md), for the fused-vs-reference figure
 //   train_step_reference_kernels/<config>/<dtype>/<loss>
-//                                         the fused attention with the other kernels (bias + GELU, residual +
-//                                         layer norm) along their reference path: their effect, in one binary
+//                                         the fused attention with residual + layer norm along its reference
+//                                         path (nn::KernelPath): that kernel's effect, in one binary
 //   train_step_reference/<config>/<dtype>/<loss>
-//                                         every kernel along its reference path: attention, bias + GELU and
-//                                         residual + layer norm composed from the reference ops
+//                                         every kernel along its reference path: attention and residual +
+//                                         layer norm composed from the reference ops
 // One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
 // no dropout, no clipping (the PyTorch step has neither). The fused attention runs on one thread
 // unless CRINGE_ATTENTION_THREADS says otherwise (OPENBLAS_NUM_THREADS threads the products). Data: 4 fixed random [B, T+1] sequences,

@@ -3,10 +3,10 @@
 //
 // The reference ops are the semantics; a kernel is a faster route to the same numbers (docs/kernels.md).
 // In nn/gpt.hpp every sub-layer's output is added to the residual stream, x = add(x, delta), and the
-// next thing that reads x is a layer norm (the next block's ln_1 or ln_2, or ln_f). The reference ops
-// make two passes over [B,T,C]: add writes the sum, layer_norm reads it back. Here each row of the sum
-// is written and normalised while it is in the cache, and layer norm's backward makes one pass over
-// the rows instead of two (the reference sums grad_weight and grad_bias in a loop of their own).
+// next thing that reads x is a layer norm (the next block's ln_1 or ln_2, or ln_f). This op computes
+// both in one call: the sum in one flat loop (as add does; a per-row Eigen assignment cost more than
+// the pass it saved, measured), then the layer norm of each row, and its backward makes one pass over
+// the rows where the reference's makes two (it sums grad_weight and grad_bias in a loop of their own).
 //
 // Shapes: x [..., C], delta [..., C] (equal shapes), weight [C], bias [C] ->
 //   sum    = x + delta                                     [..., C]   (the new residual stream)

@@ -17,10 +17,9 @@
 // fused op of cringe/kernels (kernels/attention.hpp: the same numbers, bit for bit, without the head
 // split's copies); set_attention_path(AttentionPath::reference) composes it from the ops of cringe/ops
 // instead, each with its own gradient check, as the code below spells out (docs/kernels.md). Likewise
-// the MLP's bias and GELU (kernels/bias_gelu.hpp) and each residual addition with the layer norm that
-// reads it (kernels/residual_layer_norm.hpp) run fused by default, and set_kernel_path(
-// KernelPath::reference) composes them from add, gelu and layer_norm. The whole model is also
-// gradchecked (tests/nn).
+// each residual addition with the layer norm that reads it runs as one kernel by default
+// (kernels/residual_layer_norm.hpp), and set_kernel_path(KernelPath::reference) composes it from add
+// and layer_norm. The whole model is also gradchecked (tests/nn).
 #pragma once
 
 #include <cmath>
@@ -28,7 +27,6 @@
 #include <vector>
 
 #include "../kernels/attention.hpp"
-#include "../kernels/bias_gelu.hpp"
 #include "../kernels/residual_layer_norm.hpp"
 #include "../ops/ops.hpp"
 #include "../rng.hpp"
@@ -42,11 +40,11 @@ enum class AttentionPath {
     reference,  ///< composed from the reference ops: slice, permute, matmul, affine, masked_fill, softmax, dropout
 };
 
-/// How a Gpt computes the MLP's bias + GELU and each residual addition + layer norm (docs/kernels.md):
-/// both give the same values and gradients. Attention has its own switch, AttentionPath.
+/// How a Gpt computes each residual addition + the layer norm that reads it (docs/kernels.md): both
+/// give the same values and gradients. Attention has its own switch, AttentionPath.
 enum class KernelPath {
-    fused,      ///< kernels::bias_gelu and kernels::residual_layer_norm (the default: fewer passes and nodes)
-    reference,  ///< composed from the reference ops: add then gelu; add then layer_norm
+    fused,      ///< kernels::residual_layer_norm (the default: one pass fewer in the backward)
+    reference,  ///< composed from the reference ops: add, then layer_norm
 };
 
 /// A GPT-2 language model on the tape, with Hugging Face's parameter names.
@@ -76,8 +74,8 @@ public:
     void set_attention_path(AttentionPath path) { attention_path_ = path; }
     /// How attention is computed (AttentionPath::fused unless set_attention_path changed it).
     AttentionPath attention_path() const { return attention_path_; }
-    /// How the MLP's bias + GELU and the residual additions + layer norms are computed from now on; not
-    /// part of the config or of a checkpoint.
+    /// How the residual additions + layer norms are computed from now on; not part of the config or of
+    /// a checkpoint.
     void set_kernel_path(KernelPath path) { kernel_path_ = path; }
     /// How they are computed (KernelPath::fused unless set_kernel_path changed it).
     KernelPath kernel_path() const { return kernel_path_; }
@@ -262,8 +260,9 @@ private:
             // x = x + attention's output; m = ln_2(x)
             auto [x_mid, m] = residual_norm(x, dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training),
                                             blk.ln_2_w, blk.ln_2_b);
-            // MLP sub-layer: h = gelu(m W_fc + b_fc)  [B,T,4C]
-            Var<T> h = fused ? kernels::bias_gelu(matmul(m, weight(blk.fc_w)), weight(blk.fc_b)) : gelu(linear(m, blk.fc_w, blk.fc_b));
+            // MLP sub-layer: h = gelu(m W_fc + b_fc)  [B,T,4C]. Along the reference ops on both paths:
+            // kernels::bias_gelu computes the same bits but was not faster (docs/kernels.md, measured).
+            Var<T> h = gelu(linear(m, blk.fc_w, blk.fc_b));
             // x = x + the MLP's output; a = the next block's ln_1(x), or ln_f(x) after the last block
             const bool last = layer + 1 == blocks_.size();
             auto [x_next, a_next] = residual_norm(x_mid, dropout(linear(h, blk.mlp_proj_w, blk.mlp_proj_b), p_drop, drop_rng, training),
