@@ -11,11 +11,16 @@
 //                               path) or [1024,1] (a column, the general strided path), fwd+bwd
 //   masked_fill                 a causal [T,T] mask over scores [B,H,T,T] = [16,4,64,64], fwd+bwd
 //   softmax, layer_norm, gelu, permute: the model's other ops at the sizes the model uses them
+//   kernel/bias_gelu[_reference]/<rows>x<N>   kernels::bias_gelu(p, b) against gelu(add(p, b)), fwd+bwd
+//   kernel/residual_layer_norm[_reference]/<rows>x<C>
+//                               kernels::residual_layer_norm(x, d, w, b) against layer_norm(add(x, d), w, b)
 // GFLOP/s counters count 2 n^3 per GEMM (3 GEMMs per fwd+bwd).
 #include <cmath>
 #include <string>
 
 #include "bench_common.hpp"
+#include "cringe/kernels/bias_gelu.hpp"
+#include "cringe/kernels/residual_layer_norm.hpp"
 #include "cringe/ops/ops.hpp"
 #include "cringe/tape.hpp"
 
@@ -231,6 +236,41 @@ void permute_tape(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(numel(shape)));
 }
 
+/// The MLP's bias + GELU on a [rows, N] product (the small config: 1024 x 512), fused or composed.
+template <class T, bool kFused>
+void bias_gelu_tape(benchmark::State& state) {
+    const auto rows = static_cast<std::size_t>(state.range(0)), N = static_cast<std::size_t>(state.range(1));
+    Rng rng(11);
+    const Tensor<T> P = random_tensor<T>({rows, N}, rng), bias = random_tensor<T>({N}, rng), G = random_tensor<T>({rows, N}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> p = tape.variable(P), b = tape.variable(bias);
+        Var<T> h = kFused ? kernels::bias_gelu(p, b) : gelu(add(p, b));
+        tape.backward(h, G);
+        benchmark::DoNotOptimize(tape.grad(b.index()).data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * N));
+}
+
+/// A residual addition and the layer norm that reads it on [rows, C] (the small config: 1024 x 128).
+template <class T, bool kFused>
+void residual_layer_norm_tape(benchmark::State& state) {
+    const auto rows = static_cast<std::size_t>(state.range(0)), C = static_cast<std::size_t>(state.range(1));
+    Rng rng(12);
+    const Tensor<T> X = random_tensor<T>({rows, C}, rng), D = random_tensor<T>({rows, C}, rng), G = random_tensor<T>({rows, C}, rng);
+    const Tensor<T> W = random_tensor<T>({C}, rng), B = random_tensor<T>({C}, rng);
+    Tape<T> tape;
+    for (auto _ : state) {
+        tape.clear();
+        Var<T> x = tape.variable(X), d = tape.variable(D), w = tape.variable(W), b = tape.variable(B);
+        Var<T> y = kFused ? kernels::residual_layer_norm(x, d, w, b).normed : layer_norm(add(x, d), w, b);
+        tape.backward(y, G);
+        benchmark::DoNotOptimize(tape.grad(x.index()).data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(rows * C));
+}
+
 template <class T>
 void register_all() {
     const std::string dt = dtype_name<T>();
@@ -253,6 +293,24 @@ void register_all() {
     benchmark::RegisterBenchmark(("layer_norm/1024x256/" + dt).c_str(), layer_norm_tape<T>)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("gelu/1024x512/" + dt).c_str(), gelu_tape<T>)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("permute/16x64x4x32/" + dt).c_str(), permute_tape<T>)->Unit(benchmark::kMicrosecond);
+    for (const auto& [rows, n] : {std::pair{512L, 256L}, std::pair{1024L, 512L}}) {  // tiny's and small's [B*T, 4C]
+        std::string size = std::to_string(rows);  // appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "/" + to_string
+        size += 'x';
+        size += std::to_string(n);
+        size += '/';
+        size += dt;
+        benchmark::RegisterBenchmark(("kernel/bias_gelu/" + size).c_str(), bias_gelu_tape<T, true>)->Args({rows, n})->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("kernel/bias_gelu_reference/" + size).c_str(), bias_gelu_tape<T, false>)->Args({rows, n})->Unit(benchmark::kMicrosecond);
+    }
+    for (const auto& [rows, c] : {std::pair{512L, 64L}, std::pair{1024L, 128L}}) {  // tiny's and small's [B*T, C]
+        std::string size = std::to_string(rows);
+        size += 'x';
+        size += std::to_string(c);
+        size += '/';
+        size += dt;
+        benchmark::RegisterBenchmark(("kernel/residual_layer_norm/" + size).c_str(), residual_layer_norm_tape<T, true>)->Args({rows, c})->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("kernel/residual_layer_norm_reference/" + size).c_str(), residual_layer_norm_tape<T, false>)->Args({rows, c})->Unit(benchmark::kMicrosecond);
+    }
 }
 
 }  // namespace

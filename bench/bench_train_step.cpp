@@ -6,6 +6,12 @@
 //   train_step_reference_attention/<config>/<dtype>/<loss>
 //                                         the same step with Gpt's reference attention path (the ops
 //                                         composition; docs/kernels.md), for the fused-vs-reference figure
+//   train_step_reference_kernels/<config>/<dtype>/<loss>
+//                                         the fused attention with residual + layer norm along its reference
+//                                         path (nn::KernelPath): that kernel's effect, in one binary
+//   train_step_reference/<config>/<dtype>/<loss>
+//                                         every kernel along its reference path: attention and residual +
+//                                         layer norm composed from the reference ops
 // One iteration = tape.clear() + zero_grad + forward + loss + backward + AdamW step (lr 3e-4, wd 0.01),
 // no dropout, no clipping (the PyTorch step has neither). The fused attention runs on one thread
 // unless CRINGE_ATTENTION_THREADS says otherwise (OPENBLAS_NUM_THREADS threads the products). Data: 4 fixed random [B, T+1] sequences,
@@ -90,10 +96,12 @@ std::size_t attention_threads_from_env() {
 }
 
 template <class Policy>
-void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, int label, nn::AttentionPath path) {
+void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, int label, nn::AttentionPath path,
+                nn::KernelPath kernels) {
     using T = typename Policy::scalar_type;
     nn::Gpt<T> model(c.gpt_config(), 0);
     model.set_attention_path(path);
+    model.set_kernel_path(kernels);
     model.set_attention_threads(attention_threads_from_env());
     std::vector<Parameter<T>*> params;
     for (auto& p : model.parameters()) params.push_back(&p);
@@ -130,13 +138,22 @@ void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, in
 template <class T>
 void register_all() {
     const std::string dt = dtype_name<T>();
-    for (const nn::AttentionPath path : {nn::AttentionPath::fused, nn::AttentionPath::reference})
+    struct Variant {
+        const char* name;
+        nn::AttentionPath attention;
+        nn::KernelPath kernels;
+    };
+    static constexpr Variant variants[] = {{"train_step/", nn::AttentionPath::fused, nn::KernelPath::fused},
+                                           {"train_step_reference_attention/", nn::AttentionPath::reference, nn::KernelPath::fused},
+                                           {"train_step_reference_kernels/", nn::AttentionPath::fused, nn::KernelPath::reference},
+                                           {"train_step_reference/", nn::AttentionPath::reference, nn::KernelPath::reference}};
+    for (const Variant& variant : variants)
         for (const BenchConfig& c : cringe::bench::kModelConfigs) {
-            const std::string prefix = std::string(path == nn::AttentionPath::fused ? "train_step/" : "train_step_reference_attention/") +
-                                       c.name + "/" + dt + "/";
+            const std::string prefix = std::string(variant.name) + c.name + "/" + dt + "/";
             auto add = [&](const char* loss_name, auto policy, int label) {
-                auto* b = benchmark::RegisterBenchmark((prefix + loss_name).c_str(),
-                                                       [&c, policy, label, path](benchmark::State& s) { train_step(s, c, policy, label, path); });
+                auto* b = benchmark::RegisterBenchmark((prefix + loss_name).c_str(), [&c, policy, label, &variant](benchmark::State& s) {
+                    train_step(s, c, policy, label, variant.attention, variant.kernels);
+                });
                 b->Unit(benchmark::kMillisecond);  // rates use CPU time; the JSON has real_time too
                 if (std::string(c.name) == "medium") b->Iterations(3);  // a step takes about a second
             };

@@ -12,6 +12,8 @@
 // 2. differentiable ops, and the fused kernels that compute compositions of them faster
 #include "ops/ops.hpp"
 #include "kernels/attention.hpp"
+#include "kernels/bias_gelu.hpp"
+#include "kernels/residual_layer_norm.hpp"
 // 3. checking and inspection
 #include "dual.hpp"
 #include "check/gradcheck.hpp"

@@ -16,8 +16,10 @@
 // How backward flows through attention: see docs/transformer.md. Attention runs, by default, as one
 // fused op of cringe/kernels (kernels/attention.hpp: the same numbers, bit for bit, without the head
 // split's copies); set_attention_path(AttentionPath::reference) composes it from the ops of cringe/ops
-// instead, each with its own gradient check, as the code below spells out (docs/kernels.md). The
-// whole model is also gradchecked (tests/nn).
+// instead, each with its own gradient check, as the code below spells out (docs/kernels.md). Likewise
+// each residual addition with the layer norm that reads it runs as one kernel by default
+// (kernels/residual_layer_norm.hpp), and set_kernel_path(KernelPath::reference) composes it from add
+// and layer_norm. The whole model is also gradchecked (tests/nn).
 #pragma once
 
 #include <cmath>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "../kernels/attention.hpp"
+#include "../kernels/residual_layer_norm.hpp"
 #include "../ops/ops.hpp"
 #include "../rng.hpp"
 #include "gpt_config.hpp"
@@ -35,6 +38,13 @@ namespace cringe::nn {
 enum class AttentionPath {
     fused,      ///< one op, kernels::causal_self_attention (the default: fewer nodes, no head copies)
     reference,  ///< composed from the reference ops: slice, permute, matmul, affine, masked_fill, softmax, dropout
+};
+
+/// How a Gpt computes each residual addition + the layer norm that reads it (docs/kernels.md): both
+/// give the same values and gradients. Attention has its own switch, AttentionPath.
+enum class KernelPath {
+    fused,      ///< kernels::residual_layer_norm (the default: one pass fewer in the backward)
+    reference,  ///< composed from the reference ops: add, then layer_norm
 };
 
 /// A GPT-2 language model on the tape, with Hugging Face's parameter names.
@@ -64,6 +74,11 @@ public:
     void set_attention_path(AttentionPath path) { attention_path_ = path; }
     /// How attention is computed (AttentionPath::fused unless set_attention_path changed it).
     AttentionPath attention_path() const { return attention_path_; }
+    /// How the residual additions + layer norms are computed from now on; not part of the config or of
+    /// a checkpoint.
+    void set_kernel_path(KernelPath path) { kernel_path_ = path; }
+    /// How they are computed (KernelPath::fused unless set_kernel_path changed it).
+    KernelPath kernel_path() const { return kernel_path_; }
     /// How many threads the fused attention splits its heads over (1 unless changed; the results are the
     /// same for every count). ValueError for 0.
     void set_attention_threads(std::size_t threads) {
@@ -216,9 +231,19 @@ private:
 
         const Mask causal = causal_mask(Tn);
         const std::size_t B = tokens.shape()[0], C = config_.n_embd, H = config_.n_head, D = config_.head_dim();
-        for (const Block& blk : blocks_) {
-            // attention sub-layer
-            Var<T> a = layer_norm(x, weight(blk.ln_1_w), weight(blk.ln_1_b), config_.layer_norm_epsilon);
+        const bool fused = kernel_path_ == KernelPath::fused;
+        // x = x + delta, then the layer norm (weight w, bias b) that reads the new x: {x, layer_norm(x)}.
+        auto residual_norm = [&](const Var<T>& residual, const Var<T>& delta, std::size_t w, std::size_t b) {
+            if (fused) return kernels::residual_layer_norm(residual, delta, weight(w), weight(b), config_.layer_norm_epsilon);
+            Var<T> sum = cringe::add(residual, delta);
+            return kernels::ResidualNorm<T>{sum, layer_norm(sum, weight(w), weight(b), config_.layer_norm_epsilon)};
+        };
+        // The first block's ln_1 reads the embeddings; every later layer norm reads a residual addition
+        // (the previous sub-layer's), computed with it by residual_norm.
+        Var<T> a = layer_norm(x, weight(blocks_.front().ln_1_w), weight(blocks_.front().ln_1_b), config_.layer_norm_epsilon);
+        for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
+            const Block& blk = blocks_[layer];
+            // attention sub-layer: a = ln_1(x)
             Var<T> qkv = linear(a, blk.attn_w, blk.attn_b);  // [B,T,3C]
             Var<T> y;                                        // the heads' outputs, merged: [B,T,C]
             if (attention_path_ == AttentionPath::fused) {
@@ -232,14 +257,20 @@ private:
                 Var<T> att = dropout(softmax(masked_fill(scores, causal, T(-1e9))), p_drop, drop_rng, training);
                 y = reshape(permute(matmul(att, v), {0, 2, 1, 3}), {B, Tn, C});  // merge the heads
             }
-            x = cringe::add(x, dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training));
-            // MLP sub-layer
-            Var<T> m = layer_norm(x, weight(blk.ln_2_w), weight(blk.ln_2_b), config_.layer_norm_epsilon);
-            Var<T> h = gelu(linear(m, blk.fc_w, blk.fc_b));  // [B,T,4C]
-            x = cringe::add(x, dropout(linear(h, blk.mlp_proj_w, blk.mlp_proj_b), p_drop, drop_rng, training));
+            // x = x + attention's output; m = ln_2(x)
+            auto [x_mid, m] = residual_norm(x, dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training),
+                                            blk.ln_2_w, blk.ln_2_b);
+            // MLP sub-layer: h = gelu(m W_fc + b_fc)  [B,T,4C]. Along the reference ops on both paths:
+            // kernels::bias_gelu computes the same bits but was not faster (docs/kernels.md, measured).
+            Var<T> h = gelu(linear(m, blk.fc_w, blk.fc_b));
+            // x = x + the MLP's output; a = the next block's ln_1(x), or ln_f(x) after the last block
+            const bool last = layer + 1 == blocks_.size();
+            auto [x_next, a_next] = residual_norm(x_mid, dropout(linear(h, blk.mlp_proj_w, blk.mlp_proj_b), p_drop, drop_rng, training),
+                                                  last ? lnf_w_ : blocks_[layer + 1].ln_1_w, last ? lnf_b_ : blocks_[layer + 1].ln_1_b);
+            x = x_next;
+            a = a_next;
         }
-        x = layer_norm(x, weight(lnf_w_), weight(lnf_b_), config_.layer_norm_epsilon);
-        return matmul(x, wte, /*b_transposed=*/true);  // tied LM head: logits = x wte^T
+        return matmul(a, wte, /*b_transposed=*/true);  // tied LM head: logits = ln_f(x) wte^T
     }
 
     GptConfig config_;
@@ -247,6 +278,7 @@ private:
     std::vector<Block> blocks_;
     std::size_t wte_ = 0, wpe_ = 0, lnf_w_ = 0, lnf_b_ = 0;
     AttentionPath attention_path_ = AttentionPath::fused;
+    KernelPath kernel_path_ = KernelPath::fused;
     std::size_t attention_threads_ = 1;
 };
 
