@@ -122,14 +122,14 @@ int main(int argc, char** argv) {
     app.add_option("--iterate-prompts", settings.iterate_prompts,
                    "iterative round: whose prompts round 2 samples replies for: d0 (D0's negative prompts, training groups), replay (the "
                    "unlabeled pool's target prompts, every group) or none (nothing added: the same-step control). Default: replay for the "
-                   "opener safety task (chosen on validation seeds), d0 elsewhere")
+                   "opener safety and contradiction tasks (chosen on validation seeds), d0 elsewhere")
         ->check(CLI::IsMember({"d0", "replay", "none"}));
     app.add_option("--positive-repeats", settings.positive_repeats,
                    "iterative round: each positive reply text kept at most this often before the 50/50 balance (the balance keeps as many "
-                   "negatives as positives, so this caps the negatives added too). Default: 1000 for the opener safety task, 2 elsewhere")
+                   "negatives as positives, so this caps the negatives added too). Default: 1000 for the opener safety and contradiction tasks, 2 elsewhere")
         ->check(CLI::Range(1, 1000000));
     app.add_option("--round2-steps", settings.round2_steps, "fine-tuning steps of the iterative round 2 (0: --finetune-steps). Default: 100 for "
-                                                            "the opener safety task, 0 elsewhere")
+                                                            "the opener safety and contradiction tasks, 0 elsewhere")
         ->check(CLI::Range(0, 1000000));
     std::string alphas_arg;
     app.add_option("--alphas", alphas_arg, "with --full: the alpha grid of both sweeps, comma-separated (default: unlikelihood 0.1,0.5,1,5; "
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     app.add_option("--negative-tokens", settings.negative_tokens,
                    "data lever: which tokens of a negative reply are negative targets: all (the paper's sequence labels) or first (only "
                    "the first reply token, where the opener worlds put the bad decision; the rest is ignored). Every loss but pairwise CRINGE. "
-                   "Default: first for the opener safety task (chosen on validation seeds), all elsewhere")
+                   "Default: first for the opener safety and contradiction tasks (chosen on validation seeds), all elsewhere")
         ->check(CLI::IsMember({"all", "first"}));
     bool unseen = false;
     app.add_flag("--heldout-unseen", unseen, "classic world lever: held-out target templates never appear in pretraining");
@@ -327,16 +327,18 @@ int main(int argc, char** argv) {
             // The FITS analog is smaller, to fit the default run: 1000 pretraining and 300 fine-tuning steps.
             if (fits && !quick && !app.count("--pretrain-steps")) per_seed.pretrain_steps = 1000;
             if (fits && !quick && !app.count("--finetune-steps")) per_seed.finetune_steps = 300;
-            // The opener safety task's iterative round: the levers chosen on validation seeds 101-102
-            // (docs/reproduction.md, "Levers of the iterative round"): sample for the unlabeled pool's
-            // insults (every group), keep every labelled reply up to the 50/50 balance, and train round
-            // 2 for 100 steps (longer training erodes the transfer to the held-out groups).
-            if (opener && t == "safety") {
+            // The opener tasks' iterative round: the levers chosen on validation seeds 101-102 for safety
+            // (docs/reproduction.md, "Levers of the iterative round") and 101-106 for contradiction (with
+            // --negative-tokens first): sample for the unlabeled pool's target prompts (every group),
+            // keep every labelled reply up to the 50/50 balance, and train round 2 for 100 steps
+            // (longer training erodes the transfer to the held-out groups).
+            if (opener && (t == "safety" || t == "contradiction")) {
                 if (!app.count("--iterate-prompts")) per_seed.iterate_prompts = "replay";
                 if (!app.count("--positive-repeats")) per_seed.positive_repeats = 1000;
                 if (!app.count("--round2-steps") && !quick) per_seed.round2_steps = 100;
                 // Only the first reply token of a negative is a negative target (docs/reproduction.md,
-                // "Levers for the two quality misses"): the decision; chosen on validation seeds 101-106.
+                // "Levers for the two quality misses" and its contradiction counterpart): the decision;
+                // chosen on validation seeds 101-106.
                 if (!app.count("--negative-tokens")) per_seed.negative_tokens = "first";
             }
             world_info[t]["negative_tokens"] = per_seed.negative_tokens;

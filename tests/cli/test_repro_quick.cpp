@@ -30,15 +30,16 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(run.at("worlds").at("safety").at("world") == "opener");
     CHECK(run.at("worlds").at("contradiction").at("world") == "opener");
     CHECK(run.at("worlds").at("safety").at("options").at("replay_bad_rate").get<double>() == 0.4);
-    // the iterative round's levers per task: the safety task's chosen on validation, the others' the protocol's
+    // the iterative round's levers per task: the opener tasks' chosen on validation, the fits task's the protocol's
     CHECK(run.at("worlds").at("safety").at("iterate_prompts") == "replay");
     CHECK(run.at("worlds").at("safety").at("positive_repeats") == 1000);
-    CHECK(run.at("worlds").at("contradiction").at("iterate_prompts") == "d0");
-    CHECK(run.at("worlds").at("contradiction").at("positive_repeats") == 2);
+    CHECK(run.at("worlds").at("contradiction").at("iterate_prompts") == "replay");
+    CHECK(run.at("worlds").at("contradiction").at("positive_repeats") == 1000);
+    CHECK(run.at("worlds").at("fits").at("positive_repeats") == 2);
     CHECK(run.at("worlds").at("fits").at("iterate_prompts") == "d0");
-    // --negative-tokens: first (the decision token) for the opener safety task, the paper's all elsewhere
+    // --negative-tokens: first (the decision token) for the opener tasks, the paper's all elsewhere
     CHECK(run.at("worlds").at("safety").at("negative_tokens") == "first");
-    CHECK(run.at("worlds").at("contradiction").at("negative_tokens") == "all");
+    CHECK(run.at("worlds").at("contradiction").at("negative_tokens") == "first");
     CHECK(run.at("worlds").at("fits").at("negative_tokens") == "all");
     CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
     CHECK(run.at("seeds") == nlohmann::json::array({1}));
