@@ -117,7 +117,7 @@ void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, in
         adam.zero_grad();
         Var<T> logits = model.forward(tape, d.inputs);
         auto out = policy(logits, d.batch, sampler);
-        tape.backward(out.loss);
+        tape.backward(out.loss, BackwardOptions{.release_intermediates = true});  // as train::train
         adam.step();
         benchmark::DoNotOptimize(out.loss.value().data());
     };

@@ -241,6 +241,8 @@ struct Node {
     Backward backward;              // adds adjoint contributions into the inputs
     /// The line that created the node.
     Where where;                    // the line that created the node (anomaly messages)
+    /// Value, adjoint and closure were freed by a backward with release_intermediates.
+    bool released = false;
 
     /// The forward value (the parameter's for a parameter leaf).
     const Tensor<T>& val() const { return parameter ? parameter->value : value; }
@@ -283,6 +285,13 @@ struct StoreAssign {
 struct BackwardOptions {
     /// Keep the graph for another backward.
     bool retain_graph = false;  // allow another backward on the same graph
+    /// Free each intermediate (op) node's value, adjoint and backward closure as soon as the reverse
+    /// pass is past it, as PyTorch frees a graph's saved tensors: the pass then needs about one copy
+    /// of the activations instead of two (values and adjoints), and the freed buffers go back to the
+    /// buffer cache for the adjoints still to come. Afterwards only leaves, parameters and the
+    /// output's value may be read (reading a released node throws TapeError). Ignored with
+    /// retain_graph. The training loop (train::train) sets it.
+    bool release_intermediates = false;
 };
 
 /// A tape of recorded operations for reverse-mode differentiation; see the file comment.
@@ -369,11 +378,17 @@ public:
             return;  // nothing upstream needs a gradient
         }
         add_to_adjoint(top, cotangent);
+        const bool release = options.release_intermediates && !options.retain_graph;
         for (std::size_t i = top + 1; i-- > 0;) {
             Node<T>& node = nodes_[i];
-            if (node.kind != NodeKind::op || !node.requires_grad || !node.adjoint_live) continue;
-            node.backward(*this, node);
-            if (anomaly_mode_) check_backward(node);
+            if (node.kind != NodeKind::op) continue;
+            if (node.requires_grad && node.adjoint_live) {
+                node.backward(*this, node);
+                if (anomaly_mode_) check_backward(node);
+            }
+            // Every node that reads node i's value (its consumers, all later) has run its backward,
+            // and so has node i: nothing reads it again in this pass.
+            if (release && i != top) release_node(node);
         }
         if (!options.retain_graph) consume(top);
     }
@@ -433,10 +448,14 @@ public:
 
     // ---- inspection ---------------------------------------------------------------------------
     /// The forward value of node i.
-    const Tensor<T>& value(std::size_t i) const { return nodes_.at(i).val(); }
+    const Tensor<T>& value(std::size_t i) const {
+        check_not_released(i, "value");
+        return nodes_[i].val();
+    }
     /// The gradient of the last backward with respect to node i.
     const Tensor<T>& grad(std::size_t i) {
-        Node<T>& node = nodes_.at(i);
+        check_not_released(i, "grad");
+        Node<T>& node = nodes_[i];
         if (node.kind == NodeKind::parameter) return node.parameter->grad;
         if (node.kind == NodeKind::variable) return adjoint(i);
         if (!node.adjoint_live) {
@@ -574,6 +593,24 @@ private:
     // A backward without retain_graph "consumes" the graph of its output: another backward from that
     // output, or from any node recorded before it, is refused (PyTorch frees such graphs). Nodes
     // recorded afterwards start new graphs and may be differentiated.
+    /// TapeError when node i was freed by a backward with release_intermediates (or is out of range).
+    void check_not_released(std::size_t i, const char* what) const {
+        const Node<T>& node = nodes_.at(i);
+        if (node.released)
+            throw TapeError(cat(what, ": node ", i, " ('", node.op, "') was released by a backward with "
+                                "release_intermediates; read it before that backward, or leave release_intermediates off"));
+    }
+
+    /// Frees an op node's value, adjoint and backward closure (what it captured), keeping its shape-less
+    /// husk so indices stay valid; the buffers return to the buffer cache.
+    static void release_node(Node<T>& node) {
+        node.value = Tensor<T>::from_shape({0});
+        node.adjoint = Tensor<T>::from_shape({0});
+        node.backward = nullptr;
+        node.adjoint_live = false;
+        node.released = true;
+    }
+
     void consume(std::size_t top) {
         consumed_ = true;
         consumed_top_ = std::max(consumed_top_, top);

@@ -5,7 +5,8 @@
 //       output = model.forward(tape, batch.inputs) (any train::Model: nn::Gpt, nn::Mlp, your own)
 //       loss   = loss(output, batch)               (a callable, or any LossPolicy on token batches:
 //                                                   CE, UL, CRINGE, ... with its top-k sampler)
-//       tape.backward(loss); clip; AdamW step with the warm-up + cosine learning rate
+//       tape.backward(loss) (freeing each activation once past it); clip; AdamW step with the
+//       warm-up + cosine learning rate
 //       on_step(report); every checkpoint_every steps (and at the end): on_checkpoint(resume point)
 // The loop writes nothing to the terminal and no file itself: it reports through the hooks of
 // TrainOptions, and the default on_step is the progress line of progress.hpp (shown only on a
@@ -148,7 +149,7 @@ TrainLog train(M& model, optim::AdamW<typename M::scalar_type>& optimizer, const
             objective = loss(output, batch, rng);
         else
             objective = loss(output, batch);
-        tape.backward(objective);
+        tape.backward(objective, BackwardOptions{.release_intermediates = true});  // frees activations as it goes
         if (options.clip > 0) optim::clip_grad_norm(params, options.clip);
         optimizer.set_lr(schedule(step));
         optimizer.step();
