@@ -296,7 +296,6 @@ int main(int argc, char** argv) {
         std::vector<Record> records;
         nlohmann::ordered_json world_info = nlohmann::ordered_json::object();
         auto report = [&](const Record& r) {
-            ++done_jobs;
             char line[512];
             std::snprintf(line, sizeof line,
                           "  %-13s %-16s a=%-4g round %d seed %llu: target acc %.3f (valid %.3f, valid well-formed %.3f, beam %.3f, sampled %.3f, well-formed %.3f) margin %.2f F1 %.3f ppl %.3f (valid %.3f)  [%.1f s]",
@@ -354,12 +353,12 @@ int main(int argc, char** argv) {
                 for (std::size_t i = next_seed++; i < seeds.size(); i = next_seed++) {
                     try {
                         const auto seed = seeds[i];
-                        auto on_pretrained = [&] { ++done_jobs; };
-                        const auto out = fits ? run_task<FitsWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                       : t == "safety" ? (opener ? run_task<OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                                                 : run_task<SafetyWorld>(t, seed, methods, per_seed, report, on_pretrained))
-                                                       : (opener ? run_task<OpenerContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained)
-                                                                 : run_task<ContradictionWorld>(t, seed, methods, per_seed, report, on_pretrained));
+                        auto on_job_done = [&] { ++done_jobs; };
+                        const auto out = fits ? run_task<FitsWorld>(t, seed, methods, per_seed, report, on_job_done)
+                                       : t == "safety" ? (opener ? run_task<OpenerSafetyWorld>(t, seed, methods, per_seed, report, on_job_done)
+                                                                 : run_task<SafetyWorld>(t, seed, methods, per_seed, report, on_job_done))
+                                                       : (opener ? run_task<OpenerContradictionWorld>(t, seed, methods, per_seed, report, on_job_done)
+                                                                 : run_task<ContradictionWorld>(t, seed, methods, per_seed, report, on_job_done));
                         std::lock_guard<std::mutex> guard(records_lock);
                         records.insert(records.end(), out.begin(), out.end());
                     } catch (...) {
@@ -375,6 +374,7 @@ int main(int argc, char** argv) {
             if (failure) std::rethrow_exception(failure);
         }
         stop_heartbeat();
+        log(cat("cringe-repro: ", done_jobs.load(), " of ", total_jobs, " jobs done"));
         // Records arrive in thread order; sort them so the outputs do not depend on --threads.
         std::ranges::stable_sort(records, [](const Record& a, const Record& b) {
             return std::tuple(a.task, a.seed, method_rank(a.method.name), a.method.alpha, a.method.k, a.round) <

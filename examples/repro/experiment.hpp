@@ -163,10 +163,12 @@ private:
     Evaluation<World> evaluation_;
 };
 
-/// Runs every method of one task and seed; methods run on `settings.threads` threads.
+/// Runs every method of one task and seed; methods run on `settings.threads` threads. on_record gets
+/// every record (a method may give several: rounds, the pretrained model); on_job_done is called once
+/// after pretraining and once after each method (the progress count).
 template <class World>
 std::vector<Record> run_task(const std::string& name, std::uint64_t seed, const std::vector<Method>& methods, const Settings& settings,
-                             const std::function<void(const Record&)>& on_record, const std::function<void()>& on_pretrained = {}) {
+                             const std::function<void(const Record&)>& on_record, const std::function<void()>& on_job_done = {}) {
     Task<World> task(name, seed, settings);
     const auto started = std::chrono::steady_clock::now();
     const nn::Gpt<float> base = task.pretrain();
@@ -175,7 +177,7 @@ std::vector<Record> run_task(const std::string& name, std::uint64_t seed, const 
                                  std::round(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() * 10) / 10, " s");
     if (settings.log) settings.log(line);
     else std::fprintf(stderr, "%s\n", line.c_str());
-    if (on_pretrained) on_pretrained();
+    if (on_job_done) on_job_done();
     std::vector<Record> records;
     std::mutex lock;
     std::atomic<std::size_t> next{0};
@@ -189,6 +191,7 @@ std::vector<Record> run_task(const std::string& name, std::uint64_t seed, const 
                     records.push_back(r);
                     on_record(r);
                 }
+                if (on_job_done) on_job_done();
             } catch (...) {
                 std::lock_guard<std::mutex> guard(lock);
                 if (!failure) failure = std::current_exception();

@@ -1,5 +1,7 @@
 // cringe-repro --quick: the reproduction pipeline end to end (not the science): every output file
 // exists and summary.json follows the output contract of docs/reproduction.md; the command's error handling.
+#include <regex>
+
 #include "../io/temp_dir.hpp"
 #include "../support/testing.hpp"
 #include "run_command.hpp"
@@ -46,6 +48,12 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(run.at("machine").contains("cpu"));
     CHECK(summary.at("comparisons").size() >= 4);
     CHECK(std::filesystem::file_size(out / "progress.log") > 100);
+    {  // the progress count: one job per pretraining and per method, however many records a method gives
+        const std::string progress_log = cringe_test::slurp(out / "progress.log");
+        std::smatch jobs_line;
+        REQUIRE(std::regex_search(progress_log, jobs_line, std::regex("cringe-repro: ([0-9]+) of ([0-9]+) jobs done")));
+        CHECK(jobs_line[1].str() == jobs_line[2].str());
+    }
     std::set<std::string> methods;
     std::size_t aggregates = 0;
     for (const auto& rec : summary.at("records")) {
