@@ -36,7 +36,7 @@ repro::Settings tiny_settings(const std::string& tokens) {
 }  // namespace negative_tokens_test
 }  // namespace
 
-TEST_CASE("--negative-tokens first keeps only a negative reply's first token as a target", "[repro][negative_tokens]") {
+TEST_CASE("the negative-tokens lever: first keeps only a negative reply's first token as a target", "[repro][negative_tokens]") {
     using namespace repro;
     using world::OpenerSafetyWorld;
     const Settings all_settings = negative_tokens_test::tiny_settings("all");
