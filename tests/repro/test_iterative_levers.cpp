@@ -11,26 +11,15 @@
 #include "../../examples/repro/finetuning.hpp"
 #include "../../examples/repro/fits_world.hpp"
 #include "../../examples/repro/opener_safety_world.hpp"
+#include "small_repro_settings.hpp"
 
 namespace {
 namespace iterative_levers_test {
 
 /// A small opener world (D0 200 dialogues, pool 400) and a tiny model; `source` is --iterate-prompts.
 repro::Settings small_settings(const std::string& source) {
-    repro::Settings s;
-    s.n_embd = 8;
-    s.n_layer = 1;
-    s.n_head = 1;
-    s.world.pretrain = 50;
-    s.world.labeled = 200;
-    s.world.unlabeled = 400;
-    s.world.eval_target = 4;
-    s.world.eval_valid_target = 4;
-    s.world.eval_ordinary = 4;
-    s.world.eval_unseen = 4;
+    repro::Settings s = repro_test::small_opener_settings();
     s.iterate_prompts = source;
-    s.progress = false;
-    s.log = [](const std::string&) {};  // keep the test's output clean
     return s;
 }
 
