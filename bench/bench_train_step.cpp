@@ -84,9 +84,8 @@ std::vector<StepData> make_data(const BenchConfig& c, int label) {
 }
 
 /// Threads for the fused attention kernel: CRINGE_ATTENTION_THREADS, 1 when unset or not a positive
-/// number. Not OPENBLAS_NUM_THREADS: OpenBLAS's threads keep spinning between products, and attention
-/// threads beside them made the medium fp32 step at 2 threads 4.5x slower (860-903 ms CPU against
-/// 184-191 ms with one attention thread; docs/kernels.md).
+/// number. Not OPENBLAS_NUM_THREADS: the attention's threads gain nothing measurable beside OpenBLAS's
+/// on the 2-core machine (docs/kernels.md, "Threads"), so the 2-thread runs give the cores to OpenBLAS.
 std::size_t attention_threads_from_env() {
     const char* value = std::getenv("CRINGE_ATTENTION_THREADS");
     if (value == nullptr) return 1;
@@ -121,7 +120,10 @@ void train_step(benchmark::State& state, const BenchConfig& c, Policy policy, in
         adam.step();
         benchmark::DoNotOptimize(out.loss.value().data());
     };
-    one_step();  // warm-up: the tape's node vector and the allocator reach their steady state
+    // Warm-up, two steps: the first allocates every buffer; the second still takes a few page faults
+    // once (medium fp64: 32, 128 KiB, as bookkeeping grows to its final size); from the third on, none.
+    one_step();
+    one_step();
     const std::size_t nodes = tape.size();
     const long faults_before = minor_faults();
     for (auto _ : state) one_step();

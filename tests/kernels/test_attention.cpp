@@ -25,6 +25,21 @@ Var<T> attention_by_reference_ops(const Var<T>& qkv, std::size_t n_head, double 
 }
 
 /// One shape of the equality test: batch, sequence, width C and heads (D = C / heads).
+/// OpenBLAS's thread count, 0 when the test is not linked with OpenBLAS (detail/blas_threads.hpp's
+/// weak declarations), and setting it (nothing without OpenBLAS).
+int test_blas_threads() {
+#ifdef CRINGE_HAS_WEAK_OPENBLAS
+    if (openblas_get_num_threads != nullptr) return openblas_get_num_threads();
+#endif
+    return 0;
+}
+void set_test_blas_threads(int n) {
+#ifdef CRINGE_HAS_WEAK_OPENBLAS
+    if (openblas_set_num_threads != nullptr && n > 0) openblas_set_num_threads(n);
+#endif
+    (void)n;
+}
+
 struct AttentionShape {
     std::size_t batch, seq, width, heads;
 };
@@ -95,8 +110,13 @@ TEST_CASE("causal_self_attention equals the reference ops exactly: values, gradi
 }
 
 TEST_CASE("causal_self_attention: the same bits for every thread count", "[kernels][attention][threads]") {
-    // One shape where Eigen multiplies coefficient by coefficient (the head-major scratch), one GEMM shape.
-    for (const AttentionShape& s : {AttentionShape{2, 4, 10, 2}, AttentionShape{3, 17, 40, 4}}) {
+    // One shape where Eigen multiplies coefficient by coefficient (the head-major scratch), one GEMM
+    // shape, and one whose products OpenBLAS threads when allowed (T*T*D = 128*128*32 is above its
+    // threshold): below, OpenBLAS may use 2 threads, which the one-thread call does for these products
+    // and the split calls do not (detail::SingleThreadedBlas), and the bits must not move.
+    const int blas_threads_before = test_blas_threads();
+    set_test_blas_threads(2);
+    for (const AttentionShape& s : {AttentionShape{2, 4, 10, 2}, AttentionShape{3, 17, 40, 4}, AttentionShape{1, 128, 64, 2}}) {
         const Tensor<double> qkv_value = random_tensor({s.batch, s.seq, 3 * s.width}, 500 + s.seq);
         const Tensor<double> cotangent = random_tensor({s.batch, s.seq, s.width}, 600 + s.seq);
         Tensor<double> one_thread_value, one_thread_grad;
@@ -107,6 +127,7 @@ TEST_CASE("causal_self_attention: the same bits for every thread count", "[kerne
             Var<double> y = kernels::causal_self_attention(qkv, s.heads, 0.25, rng, true, threads);
             tape.backward(y, cotangent);
             INFO("threads " << threads << ", T " << s.seq);
+            CHECK(test_blas_threads() == (blas_threads_before > 0 ? 2 : 0));  // the split restored OpenBLAS's count
             if (threads == 1) {
                 one_thread_value = y.value();
                 one_thread_grad = qkv.grad();
@@ -116,6 +137,31 @@ TEST_CASE("causal_self_attention: the same bits for every thread count", "[kerne
             CHECK(count_differences(qkv.grad(), one_thread_grad).second == 0);
         }
     }
+    set_test_blas_threads(blas_threads_before);
+}
+
+TEST_CASE("SingleThreadedBlas: one OpenBLAS thread while it lives, the count it found after", "[kernels][attention][threads]") {
+    const int before = test_blas_threads();
+    if (before == 0) {
+        SUCCEED("not linked with OpenBLAS: the guard has nothing to hold");
+        const cringe::detail::SingleThreadedBlas guard;
+        CHECK(guard.saved_threads() == 0);
+        return;
+    }
+    set_test_blas_threads(3);
+    {
+        const cringe::detail::SingleThreadedBlas guard;
+        CHECK(guard.saved_threads() == 3);
+        CHECK(test_blas_threads() == 1);
+    }
+    CHECK(test_blas_threads() == 3);
+    set_test_blas_threads(1);
+    {
+        const cringe::detail::SingleThreadedBlas guard;  // already one thread: nothing to change
+        CHECK(test_blas_threads() == 1);
+    }
+    CHECK(test_blas_threads() == 1);
+    set_test_blas_threads(before);
 }
 
 TEST_CASE("causal_self_attention: hand-computed values for one head", "[kernels][attention]") {

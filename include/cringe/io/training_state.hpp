@@ -315,8 +315,8 @@ void save_training_state(const std::filesystem::path& dir, const nn::Gpt<T>& mod
     save_pretrained(model, tmp);
     std::vector<std::pair<std::string, Tensor<T>>> moments;
     for (std::size_t i = 0; i < model.parameters().size(); ++i) {
-        moments.emplace_back("m." + model.parameters()[i].name, adam.first_moments()[i]);
-        moments.emplace_back("v." + model.parameters()[i].name, adam.second_moments()[i]);
+        moments.emplace_back("m." + model.parameters()[i].name, adam.first_moment(i));
+        moments.emplace_back("v." + model.parameters()[i].name, adam.second_moment(i));
     }
     save_safetensors(tmp / "optimizer.safetensors", moments, dtype_of<T>(),
                          {{"step", std::to_string(step)}, {"adam_steps", std::to_string(adam.steps_taken())}, {"rng", detail::encode_rng(point.rng)}});

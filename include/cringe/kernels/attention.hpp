@@ -39,7 +39,9 @@
 // its sign, never in value; the tests have found no such entry.)
 //
 // Threads: with threads > 1 the heads are split over std::threads (detail::split_heads); each head
-// writes only its own slices, so every thread count gives the same bits.
+// writes only its own slices, so every thread count gives the same bits. Meanwhile a multi-threaded
+// OpenBLAS is held to one thread per call (detail/blas_threads.hpp): its threads and ours would
+// otherwise compete for the cores.
 #pragma once
 
 #include <algorithm>
@@ -50,6 +52,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/blas_threads.hpp"
 #include "../ops/softmax.hpp"
 #include "../rng.hpp"
 #include "../tape.hpp"
@@ -167,8 +170,9 @@ void attention_backward_head(const AttentionPlan& plan, std::size_t b, std::size
 
 /// Calls work(first, last) on `threads` contiguous chunks of the heads 0..heads-1, each chunk on its own
 /// std::thread (the first on the caller's). Every head writes only its own slices of the outputs, so the
-/// results are the same, bit for bit, for every thread count. An exception in a chunk is rethrown here
-/// after every thread has finished.
+/// results are the same, bit for bit, for every thread count. Meanwhile OpenBLAS runs each product on
+/// the thread that calls it (detail/blas_threads.hpp). An exception in a chunk is rethrown here after
+/// every thread has finished.
 template <class Work>
 void split_heads(std::size_t heads, std::size_t threads, const Work& work) {
     const std::size_t n = std::min(threads, heads);
@@ -176,6 +180,7 @@ void split_heads(std::size_t heads, std::size_t threads, const Work& work) {
         work(std::size_t{0}, heads);
         return;
     }
+    const cringe::detail::SingleThreadedBlas one_blas_thread;  // our threads, not OpenBLAS's, use the cores
     std::vector<std::exception_ptr> errors(n);
     auto run = [&](std::size_t k) {
         try {
