@@ -13,6 +13,9 @@
 // from uniform and every mistake moves the logits.
 #include "../support/testing.hpp"
 
+#include <cstring>
+#include <memory>
+
 #include <cringe/generate/generate.hpp>
 #include <cringe/generate/kv_cache.hpp>
 
@@ -142,6 +145,38 @@ TEMPLATE_TEST_CASE("kv cache: reorder makes each row continue its parent (beam s
     Tokens last = reordered[3];
     last.push_back(4);
     require_logits_match(cache.append({{4}}), full_forward_last(model, {last}));
+}
+
+TEMPLATE_TEST_CASE("kv cache: the same bits wherever the heap puts its buffers", "[generate][kv_cache]", float, double) {
+    // The bug: the cache's scratch buffers were std::vectors (malloc: 16-byte alignment), and Eigen's
+    // reductions, exp and coefficient-wise products choose a scalar or a SIMD path per element by its
+    // address, so the logits' last bits depended on where the heap put them: cringe-repro's sampled
+    // accuracy moved between two runs of the same commit. Each attempt shifts the heap by a few odd-sized
+    // blocks first; with the scratch on 64-byte boundaries every attempt gives the same bits (before the
+    // fix, 10 of 12 attempts of this kind differed from the first).
+    using T = TestType;
+    GptConfig config{.vocab_size = 97, .n_positions = 40, .n_embd = 24, .n_layer = 2, .n_head = 3};
+    Gpt<T> model(config, 3);
+    const std::vector<Tokens> prompts = {{1, 5, 9, 2, 7}, {3, 3, 8, 1, 0}, {4, 6, 2, 2, 9}};
+    std::vector<std::unique_ptr<char[]>> heap_shifts;
+    std::vector<T> first;
+    for (std::size_t attempt = 0; attempt < 12; ++attempt) {
+        heap_shifts.push_back(std::make_unique<char[]>(16 * attempt + 8));
+        KvCache<T> cache(model, prompts.size());
+        std::vector<T> all;
+        Tensor<T> logits = cache.append(prompts);
+        all.insert(all.end(), logits.begin(), logits.end());
+        for (std::size_t step = 0; step < 20; ++step) {
+            std::vector<Tokens> next;
+            for (std::size_t r = 0; r < prompts.size(); ++r) next.push_back({static_cast<TokenId>((step * 7 + r * 3) % 97)});
+            heap_shifts.push_back(std::make_unique<char[]>(8 + 16 * (step % 3)));
+            logits = cache.append(next);
+            all.insert(all.end(), logits.begin(), logits.end());
+        }
+        INFO("attempt " << attempt);
+        if (attempt == 0) first = all;
+        else REQUIRE(std::memcmp(all.data(), first.data(), all.size() * sizeof(T)) == 0);
+    }
 }
 
 TEST_CASE("kv cache: bad appends and reorders are ValueErrors naming what is wrong", "[generate][kv_cache]") {

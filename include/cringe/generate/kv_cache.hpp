@@ -120,6 +120,9 @@ public:
     }
 
 private:
+    /// A scratch buffer on a 64-byte boundary (see the members at the end).
+    using Scratch = std::vector<T, AlignedAllocator<T>>;
+
     struct LayerWeights {
         std::size_t ln_1_w, ln_1_b, attn_w, attn_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b;
     };
@@ -187,7 +190,7 @@ private:
     }
 
     /// out[M,N] = in[M,K] W[K,N] + b (Conv1D orientation, as Gpt's linear).
-    void linear(const T* in, std::size_t M, std::size_t K, std::size_t w, std::size_t b, std::size_t N, std::vector<T>& out) const {
+    void linear(const T* in, std::size_t M, std::size_t K, std::size_t w, std::size_t b, std::size_t N, Scratch& out) const {
         out.resize(M * N);
         MatrixMap<T>(out.data(), idx(M), idx(N)).noalias() = ConstMatrixMap<T>(in, idx(M), idx(K)) * ConstMatrixMap<T>(weight(w), idx(K), idx(N));
         ConstArrayMap<T> bias(weight(b), idx(N));
@@ -260,8 +263,12 @@ private:
     std::size_t wte_ = 0, wpe_ = 0, lnf_w_ = 0, lnf_b_ = 0;
     std::vector<LayerWeights> layers_;
     std::vector<Tensor<T>> keys_, values_;  // per layer [rows, H, P, D]
-    // scratch buffers, kept across appends so that a decoding step allocates nothing once warm
-    std::vector<T> x_, normed_, qkv_, y_, scores_, probs_, proj_, hidden_;
+    // Scratch buffers, kept across appends so that a decoding step allocates nothing once warm. On
+    // 64-byte boundaries, as every tensor buffer (AlignedAllocator): Eigen's reductions, its exp and its
+    // coefficient-wise products take a scalar or a SIMD path per element by the element's ADDRESS, so
+    // with malloc's 16-byte alignment the logits' last bits depended on where the heap put these
+    // buffers, and sampled replies changed from run to run (tests/generate/test_kv_cache.cpp).
+    Scratch x_, normed_, qkv_, y_, scores_, probs_, proj_, hidden_;
 };
 
 }  // namespace cringe::generate
