@@ -1,7 +1,8 @@
 // Tests of the --negative-tokens lever (examples/repro/finetuning.hpp, FineTuning::finetune_batch;
 // docs/reproduction.md, "Levers for the two quality misses"): which tokens of a negative reply the
-// negative term sees. `all` (the default) keeps every reply token and the EOS as targets; `first`
-// keeps only the first reply token (the opener, where the opener worlds put the bad decision).
+// negative term sees. `all` (the Settings default; the paper's labels) keeps every reply token and
+// the EOS as targets; `first` (cringe-repro's default for the opener tasks) keeps only the first reply
+// token (the opener, where the opener worlds put the bad decision).
 #include <catch2/catch.hpp>
 
 #include <cstddef>

@@ -2,11 +2,11 @@
 // threads. Speed machinery, used by kernels that split work over std::threads (kernels/attention.hpp).
 //
 // Why: when several of our threads each call a product that OpenBLAS would thread, OpenBLAS's worker
-// threads and ours compete for the same cores. Measured on a 2-core machine (docs/kernels.md, "Threads"):
-// a medium training step with two attention threads beside OPENBLAS_NUM_THREADS=2 took 902 ms of CPU
-// against 175 ms with one attention thread; with this guard, 143-157 ms. While a guard lives, OpenBLAS
-// runs every product on the thread that calls it; the guard's destructor restores the thread count
-// it found. The bits do not change: OpenBLAS splits a product's rows and columns over its threads,
+// threads and ours compete for the same cores: on the 2-core machine a medium training step with two
+// attention threads beside OPENBLAS_NUM_THREADS=2 took five times the CPU time of the step with one;
+// with this guard it takes about the same as with one (docs/kernels.md, "Threads", has the figures).
+// While a guard lives, OpenBLAS runs every product on the thread that calls it; the guard's
+// destructor restores the thread count it found. The bits do not change: OpenBLAS splits a product's rows and columns over its threads,
 // never the sum over k.
 //
 // The headers do not require OpenBLAS: the two functions are declared weak, so a program linked without

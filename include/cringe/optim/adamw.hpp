@@ -199,8 +199,8 @@ private:
 
     std::vector<Parameter<T>*> params_;
     Options options_;
-    // The moments of every parameter, one flat buffer each: parameter i's are the params_[i]->value.size()
-    // sizes_[i] elements from offsets_[i] (each segment padded to whole 64-byte lines).
+    // The moments of every parameter, one flat buffer each: parameter i's are the sizes_[i] elements
+    // from offsets_[i] (each segment padded to whole 64-byte lines).
     std::vector<T, AlignedAllocator<T>> m_, v_;
     std::vector<std::size_t> offsets_;
     std::vector<std::size_t> sizes_;  // each parameter's elements when the optimiser was built
