@@ -75,11 +75,16 @@ void bias_gelu_backward(const T* p, const T* b, const T* grad, std::size_t n, st
     const bool assign_b = StoreB::assigns && n == N;
     if (grad_b && StoreB::assigns && !assign_b) ArrayMap<T>(grad_b, static_cast<Eigen::Index>(N)).setZero();
     const std::size_t block = std::min(kBiasGeluBlock, n);
-    Eigen::Array<T, Eigen::Dynamic, 1> z_block(static_cast<Eigen::Index>(block)), term_block(static_cast<Eigen::Index>(block));
+    Eigen::Array<T, Eigen::Dynamic, 1> z_block(static_cast<Eigen::Index>(block)), s_block(static_cast<Eigen::Index>(block)),
+        term_block(static_cast<Eigen::Index>(block));
     for_each_biased_block(p, b, n, N, z_block, [&](std::size_t first, const ConstArrayMap<T>& z) {
         const Eigen::Index len = z.size();
+        // s = (1 + tanh u)/2 once per element (gelu' uses it twice; the reference evaluates it twice
+        // rather than keep a full-size temporary); the same operations, so the same bits.
+        ArrayMap<T> s(s_block.data(), len);
+        s = unary::Gelu::half_one_plus_tanh(z);
         ArrayMap<T> term(term_block.data(), len);
-        term = ConstArrayMap<T>(grad + first, len) * unary::Gelu::df(z, z);  // grad * gelu'(z), as gelu's backward
+        term = ConstArrayMap<T>(grad + first, len) * unary::Gelu::df_given_s(z, s);  // grad * gelu'(z), as gelu's backward
         if (grad_p) store_p(ArrayMap<T>(grad_p + first, len), term);       // grad_p += term
         if (!grad_b) return;
         for_each_row_segment(first, static_cast<std::size_t>(len), N, [&](std::size_t k, std::size_t j, Eigen::Index count) {

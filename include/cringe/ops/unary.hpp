@@ -104,8 +104,12 @@ struct Gelu {
     // full-size Eigen temporary is a fresh malloc (mmap above 128 KiB) and its page faults cost more
     // than the second tanh/exp. The expression holds only x (by value), so returning it is safe.
     /// d result/dx from x.
-    template <class X, class Y> static auto df(const X& x, const Y&) {
-        return half_one_plus_tanh(x) * (1 + 2 * c * x * (1 - half_one_plus_tanh(x)) * (1 + 3 * a * x.square()));
+    template <class X, class Y> static auto df(const X& x, const Y&) { return df_given_s(x, half_one_plus_tanh(x)); }
+    /// d result/dx from x and s = half_one_plus_tanh(x): s + 2 x s (1 - s) c (1 + 3 a x^2). A kernel that
+    /// keeps s in a scratch block (kernels/bias_gelu.hpp) passes it here and evaluates exp once, with the
+    /// same bits as df (the same operations on the same values).
+    template <class X, class S> static auto df_given_s(const X& x, const S& s) {
+        return s * (1 + 2 * c * x * (1 - s) * (1 + 3 * a * x.square()));
     }
 };
 
