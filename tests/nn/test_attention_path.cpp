@@ -85,10 +85,11 @@ void require_paths_train_alike(const GptConfig& config) {
     CHECK(differing_parameters(fused_kernels_only, reference) == 0);
     // The fused attention replaces 17 nodes per layer (slice, reshape and permute for each of q, k, v;
     // matmul, affine, masked_fill, softmax, dropout, matmul, permute, reshape) by one;
-    // residual_layer_norm records the same two nodes as add and layer_norm.
-    CHECK(reference.nodes_per_step == fused_kernels_only.nodes_per_step);
+    // residual_layer_norm records the same two nodes as add and layer_norm; bias_gelu one node for add
+    // and gelu.
+    CHECK(reference.nodes_per_step - fused_kernels_only.nodes_per_step == config.n_layer);
     CHECK(reference.nodes_per_step - fused_attention_only.nodes_per_step == 16 * config.n_layer);
-    CHECK(reference.nodes_per_step - fused.nodes_per_step == 16 * config.n_layer);
+    CHECK(reference.nodes_per_step - fused.nodes_per_step == 17 * config.n_layer);
 }
 
 }  // namespace

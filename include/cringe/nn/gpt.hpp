@@ -18,8 +18,9 @@
 // split's copies); set_attention_path(AttentionPath::reference) composes it from the ops of cringe/ops
 // instead, each with its own gradient check, as the code below spells out (docs/kernels.md). Likewise
 // each residual addition with the layer norm that reads it runs as one kernel by default
-// (kernels/residual_layer_norm.hpp), and set_kernel_path(KernelPath::reference) composes it from add
-// and layer_norm. The whole model is also gradchecked (tests/nn).
+// (kernels/residual_layer_norm.hpp), and so does the MLP's bias with its GELU (kernels/bias_gelu.hpp);
+// set_kernel_path(KernelPath::reference) composes them from add, layer_norm and gelu. The whole model
+// is also gradchecked (tests/nn).
 #pragma once
 
 #include <cmath>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "../kernels/attention.hpp"
+#include "../kernels/bias_gelu.hpp"
 #include "../kernels/residual_layer_norm.hpp"
 #include "../ops/ops.hpp"
 #include "../rng.hpp"
@@ -43,8 +45,8 @@ enum class AttentionPath {
 /// How a Gpt computes each residual addition + the layer norm that reads it (docs/kernels.md): both
 /// give the same values and gradients. Attention has its own switch, AttentionPath.
 enum class KernelPath {
-    fused,      ///< kernels::residual_layer_norm (the default: one pass fewer in the backward)
-    reference,  ///< composed from the reference ops: add, then layer_norm
+    fused,      ///< kernels::residual_layer_norm and kernels::bias_gelu (the default: fewer passes, fewer exp)
+    reference,  ///< composed from the reference ops: add, then layer_norm; add, then gelu
 };
 
 /// A GPT-2 language model on the tape, with Hugging Face's parameter names.
@@ -260,9 +262,9 @@ private:
             // x = x + attention's output; m = ln_2(x)
             auto [x_mid, m] = residual_norm(x, dropout(linear(y, blk.attn_proj_w, blk.attn_proj_b), p_drop, drop_rng, training),
                                             blk.ln_2_w, blk.ln_2_b);
-            // MLP sub-layer: h = gelu(m W_fc + b_fc)  [B,T,4C]. Along the reference ops on both paths:
-            // kernels::bias_gelu computes the same bits but was not faster (docs/kernels.md, measured).
-            Var<T> h = gelu(linear(m, blk.fc_w, blk.fc_b));
+            // MLP sub-layer: h = gelu(m W_fc + b_fc)  [B,T,4C]; kernels::bias_gelu is the same bits in one
+            // node, with GELU's exp once per element in its backward instead of twice (docs/kernels.md).
+            Var<T> h = fused ? kernels::bias_gelu(matmul(m, weight(blk.fc_w)), weight(blk.fc_b)) : gelu(linear(m, blk.fc_w, blk.fc_b));
             // x = x + the MLP's output; a = the next block's ln_1(x), or ln_f(x) after the last block
             const bool last = layer + 1 == blocks_.size();
             auto [x_next, a_next] = residual_norm(x_mid, dropout(linear(h, blk.mlp_proj_w, blk.mlp_proj_b), p_drop, drop_rng, training),
