@@ -1,7 +1,6 @@
 // bench/bench_common.hpp - helpers shared by the benchmark programs (random tensors, peak RSS).
 #pragma once
 
-#include <dlfcn.h>
 #include <sys/resource.h>
 
 #include <cstddef>
@@ -9,6 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "cringe/detail/blas_kernel.hpp"
 #include "cringe/nn/gpt_config.hpp"
 #include "cringe/rng.hpp"
 #include "cringe/tensor.hpp"
@@ -65,28 +65,13 @@ inline benchmark::Counter rate(double per_iteration) {
     return benchmark::Counter(per_iteration, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-/// The matrix-product kernel this program uses, for the JSON context: with EIGEN_USE_BLAS, the BLAS
-/// library's own name for its kernels when it is OpenBLAS (openblas_get_corename, looked up in the
-/// loaded libraries at run time, so nothing here needs OpenBLAS to link), else Eigen's own GEMM.
-inline std::string blas_kernel() {
-#ifdef EIGEN_USE_BLAS
-    using Name = char* (*)();
-    auto corename = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-    auto config = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
-    if (corename == nullptr) return "a BLAS that is not OpenBLAS (EIGEN_USE_BLAS)";
-    return std::string("OpenBLAS core ") + corename() + (config ? std::string(" (") + config() + ")" : std::string());
-#else
-    return "Eigen's own GEMM (no EIGEN_USE_BLAS)";
-#endif
-}
-
 /// The main() of every benchmark program: register the float and double benchmarks (named at run
 /// time, so each program has its own `register_all<T>()`), then hand over to Google Benchmark.
 template <class RegisterFloat, class RegisterDouble>
 int run_benchmarks(int argc, char** argv, RegisterFloat register_float, RegisterDouble register_double) {
     register_float();
     register_double();
-    benchmark::AddCustomContext("blas_kernel", blas_kernel());
+    benchmark::AddCustomContext("blas_kernel", detail::blas_kernel());
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();
