@@ -8,7 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "cringe/detail/blas_kernel.hpp"
+#include "cringe/detail/gemm.hpp"
 #include "cringe/nn/gpt_config.hpp"
 #include "cringe/rng.hpp"
 #include "cringe/tensor.hpp"
@@ -71,7 +71,7 @@ template <class RegisterFloat, class RegisterDouble>
 int run_benchmarks(int argc, char** argv, RegisterFloat register_float, RegisterDouble register_double) {
     register_float();
     register_double();
-    benchmark::AddCustomContext("blas_kernel", detail::blas_kernel());
+    benchmark::AddCustomContext("blas_kernel", detail::describe_matrix_products());
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

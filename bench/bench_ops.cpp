@@ -5,7 +5,9 @@
 //   matmul/param/<dtype>/<n>    the same with Parameter leaves (no copy of A and B into the tape),
 //                               zero_grad each iteration as a training loop would
 //   matmul/eigen/<dtype>/<n>    the three GEMMs the tape performs, C = A B, dA = G B^T, dB = A^T G,
-//                               through Eigen::Map over preallocated buffers (the floor)
+//   matmul/openblas/<dtype>/<n> over preallocated buffers, by Eigen's own GEMM or by OpenBLAS
+//                               (detail/gemm.hpp's two kernels; openblas only in a program that has
+//                               it): the floor of the tape, whichever kernel the process chose
 //   elementwise/...             tanh(x*y + x), 1e5 elements, fwd+bwd; tape vs a hand-fused Eigen loop
 //   add/..., mul/...            x [1024,512] with y [1024,512] (same shape), [512] (a bias, the suffix
 //                               path) or [1024,1] (a column, the general strided path), fwd+bwd
@@ -69,8 +71,8 @@ void matmul_param(benchmark::State& state) {
     state.counters["GFLOP/s"] = rate(gemm_gflop(state.range(0)));
 }
 
-template <class T>
-void matmul_eigen(benchmark::State& state) {
+template <class T, detail::ProductKernel kKernel>
+void matmul_raw(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
     const auto m = static_cast<Eigen::Index>(n);
     Rng rng(1);
@@ -79,9 +81,9 @@ void matmul_eigen(benchmark::State& state) {
     ConstMatrixMap<T> a(A.data(), m, m), b(B.data(), m, m), g(G.data(), m, m);
     MatrixMap<T> c(C.data(), m, m), da(dA.data(), m, m), db(dB.data(), m, m);
     for (auto _ : state) {
-        c.noalias() = a * b;
-        da.noalias() = g * b.transpose();
-        db.noalias() = a.transpose() * g;
+        detail::gemm_with(kKernel, c, a, b, false);
+        detail::gemm_with(kKernel, da, g, b.transpose(), false);
+        detail::gemm_with(kKernel, db, a.transpose(), g, false);
         benchmark::DoNotOptimize(C.data());
         benchmark::DoNotOptimize(dA.data());
         benchmark::DoNotOptimize(dB.data());
@@ -276,7 +278,11 @@ void register_all() {
     const std::string dt = dtype_name<T>();
     for (long n : {64L, 128L, 256L, 512L}) {  // the name gets "/<n>" from Arg
         const std::string suffix = "/" + dt;
-        benchmark::RegisterBenchmark(("matmul/eigen" + suffix).c_str(), matmul_eigen<T>)->Arg(n)->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("matmul/eigen" + suffix).c_str(), matmul_raw<T, detail::ProductKernel::eigen>)->Arg(n)->Unit(benchmark::kMicrosecond);
+        if (!detail::openblas_core_name().empty())
+            benchmark::RegisterBenchmark(("matmul/openblas" + suffix).c_str(), matmul_raw<T, detail::ProductKernel::openblas>)
+                ->Arg(n)
+                ->Unit(benchmark::kMicrosecond);
         benchmark::RegisterBenchmark(("matmul/tape" + suffix).c_str(), matmul_tape<T>)->Arg(n)->Unit(benchmark::kMicrosecond);
         benchmark::RegisterBenchmark(("matmul/param" + suffix).c_str(), matmul_param<T>)->Arg(n)->Unit(benchmark::kMicrosecond);
     }

@@ -15,7 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "cringe/detail/blas_kernel.hpp"
+#include "cringe/detail/gemm.hpp"
 #include "repro/report.hpp"
 #include "repro/spawn.hpp"
 
@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
     log(cat("cringe-repro: tasks ", task, ", world ", world, ", seeds ", seed_list, ", ", threads, " thread(s); output in ", out_dir,
             " (progress also in progress.log)"));
     // The kernel sets the last bits of every product, so it belongs to the record of a run.
-    log(cat("cringe-repro: matrix products by ", cringe::detail::blas_kernel()));
+    log(cat("cringe-repro: matrix products by ", cringe::detail::describe_matrix_products()));
 
     // Heartbeat: a progress line at least every 10 s while the work runs.
     std::atomic<bool> finished{false};
@@ -401,7 +401,7 @@ int main(int argc, char** argv) {
             {"bootstrap", {{"replicates", bootstrap}, {"seed", kBootstrapSeed}, {"interval", "95 % percentile, seeds then prompts resampled"}}},
             {"machine", {{"cpu", cpu_model()}, {"hardware_threads", std::thread::hardware_concurrency()}, {"threads", threads},
                          {"openblas_num_threads", std::getenv("OPENBLAS_NUM_THREADS") ? std::getenv("OPENBLAS_NUM_THREADS") : "unset"},
-                         {"blas_kernel", cringe::detail::blas_kernel()}}},
+                         {"matrix_products", cringe::detail::describe_matrix_products()}}},
             {"seconds", seconds}};
         write_summary(out_dir, records, aggregates, comparisons, info);
         const std::string tables = markdown_report(aggregates, records, comparisons, tasks, seed_list, world);

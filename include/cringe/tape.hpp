@@ -52,6 +52,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/gemm.hpp"
 #include "dual.hpp"
 #include "error.hpp"
 #include "tensor.hpp"
@@ -250,15 +251,15 @@ struct Node {
 
 /// How a backward closure stores a contribution into an adjoint that already holds this backward's
 /// earlier contributions: it adds (see WRITE-FIRST ADJOINTS in tape.hpp). Works on one element, an
-/// Eigen array expression, or an Eigen matrix product (product(): no temporary, GEMM with beta = 1).
+/// Eigen array expression, or a matrix product (product(): no temporary, detail/gemm.hpp's C += A B).
 template <class T>
 struct StoreAdd {
     /// Whether this store assigns (the first contribution).
     static constexpr bool assigns = false;
     /// dst += v, for one element or an Eigen array.
     template <class Dst, class V> void operator()(Dst&& dst, const V& v) const { dst += v; }
-    /// dst += a matrix product, evaluated straight into dst.
-    template <class Dst, class P> void product(Dst&& dst, const P& p) const { dst.noalias() += p; }
+    /// dst += lhs rhs, a matrix product evaluated straight into dst.
+    template <class Dst, class L, class R> void product(Dst&& dst, const L& lhs, const R& rhs) const { detail::gemm(dst, lhs, rhs, true); }
     /// A part of the adjoint this op contributes nothing to: left as it is.
     template <class Dst> void untouched(Dst&&) const {}
 };
@@ -271,9 +272,9 @@ struct StoreAssign {
     static constexpr bool assigns = true;
     /// dst = v, for one element or an Eigen array.
     template <class Dst, class V> void operator()(Dst&& dst, const V& v) const { dst = v; }
-    /// dst = a matrix product, evaluated straight into dst. (Eigen still zeroes dst before a large
-    /// product and runs its GEMM with beta = 1; only a direct BLAS call with beta = 0 would not.)
-    template <class Dst, class P> void product(Dst&& dst, const P& p) const { dst.noalias() = p; }
+    /// dst = lhs rhs, a matrix product evaluated straight into dst (the stale values are never read:
+    /// OpenBLAS runs with beta = 0, Eigen zeroes dst first).
+    template <class Dst, class L, class R> void product(Dst&& dst, const L& lhs, const R& rhs) const { detail::gemm(dst, lhs, rhs, false); }
     /// A part of the adjoint this op contributes nothing to: zeroed, as no one wrote it yet.
     template <class Dst> void untouched(Dst&& dst) const {
         if constexpr (requires { dst.setZero(); }) dst.setZero();

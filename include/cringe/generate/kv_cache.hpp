@@ -92,9 +92,8 @@ public:
         normed_.resize(R * C);
         for (std::size_t r = 0; r < R; ++r)
             layer_norm_rows(x_.data() + (r * n + n - 1) * C, normed_.data() + r * C, 1, lnf_w_, lnf_b_);
-        MatrixMap<T>(logits.data(), idx(R), idx(config_.vocab_size)).noalias() =
-            ConstMatrixMap<T>(normed_.data(), idx(R), idx(C)) *
-            ConstMatrixMap<T>(wte, idx(config_.vocab_size), idx(C)).transpose();
+        cringe::detail::gemm(MatrixMap<T>(logits.data(), idx(R), idx(config_.vocab_size)), ConstMatrixMap<T>(normed_.data(), idx(R), idx(C)),
+                             ConstMatrixMap<T>(wte, idx(config_.vocab_size), idx(C)).transpose(), false);
         return logits;
     }
 
@@ -192,7 +191,8 @@ private:
     /// out[M,N] = in[M,K] W[K,N] + b (Conv1D orientation, as Gpt's linear).
     void linear(const T* in, std::size_t M, std::size_t K, std::size_t w, std::size_t b, std::size_t N, Scratch& out) const {
         out.resize(M * N);
-        MatrixMap<T>(out.data(), idx(M), idx(N)).noalias() = ConstMatrixMap<T>(in, idx(M), idx(K)) * ConstMatrixMap<T>(weight(w), idx(K), idx(N));
+        cringe::detail::gemm(MatrixMap<T>(out.data(), idx(M), idx(N)), ConstMatrixMap<T>(in, idx(M), idx(K)),
+                             ConstMatrixMap<T>(weight(w), idx(K), idx(N)), false);
         ConstArrayMap<T> bias(weight(b), idx(N));
         for (std::size_t m = 0; m < M; ++m) ArrayMap<T>(out.data() + m * N, idx(N)) += bias;
     }

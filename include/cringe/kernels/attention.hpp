@@ -114,7 +114,7 @@ void attention_forward_head(const AttentionPlan& plan, std::size_t b, std::size_
     const auto V = strided(qkv_value + plan.qkv_offset(b, h, 2), Tn, D, 3 * C);
     T* scores = att + plan.att_offset(b, h);
     MatrixMap<T> S(scores, t, t);
-    S.noalias() = Q * K.transpose();            // matmul(q, k, b_transposed)
+    cringe::detail::gemm(S, Q, K.transpose(), false);  // S = Q K^T: matmul(q, k, b_transposed)
     ArrayMap<T> S_flat(scores, t * t);
     S_flat = S_flat * scale + T(0);             // affine(scores, scale, 0)
     for (Eigen::Index i = 0; i < t; ++i) {
@@ -127,9 +127,9 @@ void attention_forward_head(const AttentionPlan& plan, std::size_t b, std::size_
     }
     if (keep) {                                 // dropout: A = P * keep, Y = A V
         ArrayMap<T>(dropped.data(), t * t) = ConstArrayMap<T>(scores, t * t) * ConstArrayMap<T>(keep + plan.att_offset(b, h), t * t);
-        Y.noalias() = dropped * V;
+        cringe::detail::gemm(Y, dropped, V, false);
     } else {                                    // Y = P V
-        Y.noalias() = ConstMatrixMap<T>(scores, t, t) * V;
+        cringe::detail::gemm(Y, ConstMatrixMap<T>(scores, t, t), V, false);
     }
 }
 
@@ -152,9 +152,9 @@ void attention_backward_head(const AttentionPlan& plan, std::size_t b, std::size
     const auto V = strided(qkv_value + plan.qkv_offset(b, h, 2), Tn, D, 3 * C);
     if (keep_bh) ArrayMap<T>(dropped.data(), t * t) = ConstArrayMap<T>(P, t * t) * ConstArrayMap<T>(keep_bh, t * t);
     const ConstMatrixMap<T> A(keep_bh ? dropped.data() : P, t, t);
-    grad_V.noalias() += A.transpose() * G;       // grad_V += A^T G
+    cringe::detail::gemm(grad_V, A.transpose(), G, true);  // grad_V += A^T G
     dA.setZero();                               // dA = G V^T, added into zeros as the reference's matmul does
-    dA.noalias() += G * V.transpose();
+    cringe::detail::gemm(dA, G, V.transpose(), true);
     if (keep_bh) ArrayMap<T>(dA.data(), t * t) = ArrayMap<T>(dA.data(), t * t) * ConstArrayMap<T>(keep_bh, t * t);  // dP = dA * keep
     for (Eigen::Index i = 0; i < t; ++i) {      // row i of dP becomes row i of dS, in place
         ConstUnitRow result(P + i * t, t), grad_in(dA.data() + i * t, t);
@@ -164,8 +164,8 @@ void attention_backward_head(const AttentionPlan& plan, std::size_t b, std::size
         for (Eigen::Index j = i + 1; j < t; ++j) grad_row[j] = T(0);  // masked_fill
         grad_row = grad_row * scale;            // affine
     }
-    grad_Q.noalias() += dA * K;                  // grad_Q += dS K
-    grad_K.noalias() += dA.transpose() * Q;      // grad_K += dS^T Q
+    cringe::detail::gemm(grad_Q, dA, K, true);              // grad_Q += dS K
+    cringe::detail::gemm(grad_K, dA.transpose(), Q, true);  // grad_K += dS^T Q
 }
 
 /// Calls work(first, last) on `threads` contiguous chunks of the heads 0..heads-1, each chunk on its own

@@ -1,4 +1,5 @@
-// cringe/ops/matmul.hpp - matrix products through Eigen (never a hand-written triple loop).
+// cringe/ops/matmul.hpp - matrix products through detail/gemm.hpp (Eigen's GEMM or OpenBLAS, never a
+// hand-written triple loop).
 //
 // Shapes (b_transposed = false):
 //   a [M,K]       x b [K,N]       -> [M,N]
@@ -83,8 +84,8 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         ConstMatrixMap<T> A(a.value().data() + p * M * K, m, k);
         const T* bp = b.value().data() + (b_shared ? 0 : p * K * N);
         MatrixMap<T> C(out.data() + p * M * N, m, n);
-        if (b_transposed) C.noalias() = A * ConstMatrixMap<T>(bp, n, k).transpose();
-        else C.noalias() = A * ConstMatrixMap<T>(bp, k, n);
+        if (b_transposed) detail::gemm(C, A, ConstMatrixMap<T>(bp, n, k).transpose(), false);  // C = A B^T
+        else detail::gemm(C, A, ConstMatrixMap<T>(bp, k, n), false);                            // C = A B
     }
     return a.tape().record("matmul", std::move(out), {a, b}, [plan, b_transposed, m, k, n](Tape<T>& tape, const Node<T>& node) {
         // Any zero size: every gradient entry is an empty sum, i.e. 0, which is what an adjoint that
@@ -93,8 +94,8 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         const std::size_t ia = node.inputs[0], ib = node.inputs[1];
         const T* a_value = tape.value(ia).data();
         const T* b_value = tape.value(ib).data();
-        // The products go straight into the adjoints: store.product is Eigen's noalias() = (the first
-        // contribution) or noalias() += (later ones). Batch p writes its own block of
+        // The products go straight into the adjoints: store.product(dst, x, y) is dst = x y (the first
+        // contribution) or dst += x y (later ones). Batch p writes its own block of
         // grad_a, and of grad_b unless b is shared (then there is one batch).
         auto grad_p = [&](std::size_t p) { return ConstMatrixMap<T>(node.adjoint.data() + p * plan.M * plan.N, m, n); };
         auto b_p = [&](std::size_t p, Eigen::Index rows, Eigen::Index cols) {
@@ -103,16 +104,16 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool b_transposed = false, Where
         tape.accumulate(ia, [&](Tensor<T>& grad_a, auto store) {
             for (std::size_t p = 0; p < plan.batches; ++p) {
                 MatrixMap<T> grad_a_p(grad_a.data() + p * plan.M * plan.K, m, k);
-                if (b_transposed) store.product(grad_a_p, grad_p(p) * b_p(p, n, k));        // b [N,K]
-                else store.product(grad_a_p, grad_p(p) * b_p(p, k, n).transpose());        // b [K,N]
+                if (b_transposed) store.product(grad_a_p, grad_p(p), b_p(p, n, k));        // b [N,K]
+                else store.product(grad_a_p, grad_p(p), b_p(p, k, n).transpose());        // b [K,N]
             }
         });
         tape.accumulate(ib, [&](Tensor<T>& grad_b, auto store) {
             for (std::size_t p = 0; p < plan.batches; ++p) {
                 ConstMatrixMap<T> a_p(a_value + p * plan.M * plan.K, m, k);
                 const std::size_t b_off = plan.b_shared ? 0 : p * plan.K * plan.N;
-                if (b_transposed) store.product(MatrixMap<T>(grad_b.data() + b_off, n, k), grad_p(p).transpose() * a_p);
-                else store.product(MatrixMap<T>(grad_b.data() + b_off, k, n), a_p.transpose() * grad_p(p));
+                if (b_transposed) store.product(MatrixMap<T>(grad_b.data() + b_off, n, k), grad_p(p).transpose(), a_p);
+                else store.product(MatrixMap<T>(grad_b.data() + b_off, k, n), a_p.transpose(), grad_p(p));
             }
         });
     }, where);
