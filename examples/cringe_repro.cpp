@@ -237,6 +237,14 @@ int main(int argc, char** argv) {
         return methods;
     };
 
+    // CRINGE_MATRIX_PRODUCTS chooses who computes the matrix products (detail/gemm.hpp); a value it does
+    // not know is an input error, reported before any work or file (exit 2), never from a worker thread.
+    try {
+        (void)cringe::detail::product_choice();
+    } catch (const cringe::Error& e) {
+        std::cerr << "cringe-repro: " << e.what() << "\n";
+        return 2;
+    }
     // The output directory: a clear error (exit 2) when it cannot be made.
     {
         std::error_code ec;

@@ -46,6 +46,9 @@ TEST_CASE("cringe-repro --quick writes summary.json, results.csv, results.md and
     CHECK(run.at("training").at("pretrain_steps").get<int>() == 60);
     CHECK(run.at("seeds") == nlohmann::json::array({1}));
     CHECK(run.at("machine").contains("cpu"));
+    // who computed the matrix products (their last bits depend on it): Eigen's GEMM or OpenBLAS
+    const std::string products = run.at("machine").at("matrix_products").get<std::string>();
+    CHECK((products.rfind("Eigen's own GEMM", 0) == 0 || products.rfind("OpenBLAS core ", 0) == 0));
     CHECK(summary.at("comparisons").size() >= 4);
     CHECK(std::filesystem::file_size(out / "progress.log") > 100);
     {  // the progress count: one job per pretraining and per method, however many records a method gives
@@ -112,6 +115,13 @@ TEST_CASE("cringe-repro: numbers out of range, a bad --out and --help", "[cli][r
     const auto r = cringe_test::run_command(std::string(CRINGE_REPRO) + " --quick --out '" + (tmp.path() / "file" / "sub").string() + "'", "");
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::Contains("--out") && Catch::Contains("cannot create"));
+    // a CRINGE_MATRIX_PRODUCTS it does not know: exit 2 naming the variable, before any file (before the
+    // check in main, the choice threw outside every handler and the program aborted, status 134)
+    const auto bad_products = cringe_test::run_command("CRINGE_MATRIX_PRODUCTS=blas " + std::string(CRINGE_REPRO) + " --quick --out '" +
+                                                           (tmp.path() / "y").string() + "'", "");
+    CHECK(bad_products.status == 2);
+    CHECK_THAT(bad_products.err, Catch::Contains("CRINGE_MATRIX_PRODUCTS is \"blas\"; expected auto, eigen or openblas"));
+    CHECK_FALSE(std::filesystem::exists(tmp.path() / "y"));
     // --help: the method names and the defaults
     const auto help = cringe_test::run_command(std::string(CRINGE_REPRO) + " --help", "");
     CHECK(help.status == 0);
