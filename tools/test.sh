@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (docs/testing.md): installs missing packages, then
-#   1. g++, -march=native, OpenBLAS for matrix products, -O2 for the programs whose tests run long
+#   1. g++, -march=native, OpenBLAS linked (detail/gemm.hpp picks it or Eigen's GEMM at run time),
+#      -O2 for the programs whose tests run long
 #      (model_tests, system_tests, cringe-repro) and -O0 for the rest: builds the tests and the
 #      command-line programs and runs the tests with CTest;
 #   2. clang++, no -march=native, Eigen's own GEMM, AddressSanitizer + UBSan, -O0 (-O1 for those
