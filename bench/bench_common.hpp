@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <string>
 
 #include <benchmark/benchmark.h>
@@ -69,9 +70,17 @@ inline benchmark::Counter rate(double per_iteration) {
 /// time, so each program has its own `register_all<T>()`), then hand over to Google Benchmark.
 template <class RegisterFloat, class RegisterDouble>
 int run_benchmarks(int argc, char** argv, RegisterFloat register_float, RegisterDouble register_double) {
+    // A CRINGE_MATRIX_PRODUCTS the library does not know: a message and exit status 2, before anything runs.
+    std::string products;
+    try {
+        products = detail::describe_matrix_products();
+    } catch (const cringe::Error& e) {
+        std::fprintf(stderr, "%s: %s\n", argc > 0 ? argv[0] : "benchmark", e.what());
+        return 2;
+    }
     register_float();
     register_double();
-    benchmark::AddCustomContext("blas_kernel", detail::describe_matrix_products());
+    benchmark::AddCustomContext("blas_kernel", products);
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::RunSpecifiedBenchmarks();

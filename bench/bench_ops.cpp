@@ -5,9 +5,10 @@
 //   matmul/param/<dtype>/<n>    the same with Parameter leaves (no copy of A and B into the tape),
 //                               zero_grad each iteration as a training loop would
 //   matmul/eigen/<dtype>/<n>    the three GEMMs the tape performs, C = A B, dA = G B^T, dB = A^T G,
-//   matmul/openblas/<dtype>/<n> over preallocated buffers, by Eigen's own GEMM or by OpenBLAS
-//                               (detail/gemm.hpp's two kernels; openblas only in a program that has
-//                               it): the floor of the tape, whichever kernel the process chose
+//                               over preallocated buffers, by Eigen's own GEMM (the floor of the tape
+//                               when detail/gemm.hpp chooses Eigen)
+//   matmul/openblas/<dtype>/<n> the same three by OpenBLAS (registered only in a program that has it;
+//                               the floor when detail/gemm.hpp chooses OpenBLAS)
 //   elementwise/...             tanh(x*y + x), 1e5 elements, fwd+bwd; tape vs a hand-fused Eigen loop
 //   add/..., mul/...            x [1024,512] with y [1024,512] (same shape), [512] (a bias, the suffix
 //                               path) or [1024,1] (a column, the general strided path), fwd+bwd

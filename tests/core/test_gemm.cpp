@@ -3,6 +3,7 @@
 // matrices), assigning and accumulating, against a long-double triple loop.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -27,6 +28,7 @@ TEST_CASE("gemm: the rule picks OpenBLAS when its kernels are as wide as the bui
     CHECK(choose_product_kernel(nullptr, "SkylakeX", true).kernel == ProductKernel::openblas);
     CHECK(choose_product_kernel("auto", "Cooperlake", true).kernel == ProductKernel::openblas);
     CHECK(choose_product_kernel(nullptr, "SapphireRapids", false).kernel == ProductKernel::openblas);
+    CHECK(choose_product_kernel(nullptr, "SKYLAKEX", true).kernel == ProductKernel::openblas);  // an OpenBLAS built for one CPU
     CHECK(choose_product_kernel(nullptr, "Haswell", true).kernel == ProductKernel::eigen);   // the development machine
     CHECK(choose_product_kernel(nullptr, "Zen", true).kernel == ProductKernel::eigen);
     CHECK(choose_product_kernel(nullptr, "Haswell", false).kernel == ProductKernel::openblas);  // an AVX2 build
@@ -124,14 +126,46 @@ TEMPLATE_TEST_CASE("gemm: both kernels compute every layout the library uses, as
 TEMPLATE_TEST_CASE("gemm: assigning never reads the destination's stale values (write-first adjoints)", "[core][gemm]", float, double) {
     using T = TestType;
     cringe::Rng rng(3);
-    const RowMatrix<T> A = random_matrix<T>(40, 33, rng), B = random_matrix<T>(33, 17, rng);
-    RowMatrix<T> reference(40, 17);
-    cringe::detail::gemm_with(ProductKernel::eigen, reference, A, B, false);
+    // sizes m x k x n: a plain product, single rows and columns (decoding one sequence), a single k
+    for (const auto& [m, k, n] : {std::array<Eigen::Index, 3>{40, 33, 17}, {1, 33, 17}, {40, 33, 1}, {1, 33, 1}, {40, 1, 17}}) {
+        INFO(m << " x " << k << " x " << n);
+        const RowMatrix<T> A = random_matrix<T>(m, k, rng), B = random_matrix<T>(k, n, rng), At = A.transpose(), Bt = B.transpose();
+        const auto expected = reference_product(RowMatrix<T>(m, n), A, B, false);
+        for (const auto kernel : {ProductKernel::eigen, ProductKernel::openblas}) {
+            INFO("kernel " << (kernel == ProductKernel::eigen ? "eigen" : "openblas"));
+            for (int layout = 0; layout < 2; ++layout) {
+                RowMatrix<T> c = RowMatrix<T>::Constant(m, n, std::numeric_limits<T>::quiet_NaN());
+                if (layout == 0) cringe::detail::gemm_with(kernel, c, A, B, false);
+                else cringe::detail::gemm_with(kernel, c, At.transpose(), Bt.transpose(), false);
+                REQUIRE(c.allFinite());
+                for (Eigen::Index i = 0; i < m * n; ++i)
+                    CHECK(static_cast<double>(c.data()[i]) == Approx(static_cast<double>(expected[static_cast<std::size_t>(i)])).margin(1e-4));
+            }
+        }
+    }
+}
+
+TEMPLATE_TEST_CASE("gemm: attention's operands: strided right-hand sides and a column-major destination", "[core][gemm]", float, double) {
+    using T = TestType;
+    cringe::Rng rng(11);
+    const Eigen::Index t = 7, d = 4, width = 3 * 4;  // one head's [T,D] slices of a [T,3C] buffer: C = D = 4, H = 1
+    const RowMatrix<T> qkv = random_matrix<T>(t, width, rng), P = random_matrix<T>(t, t, rng);
+    const Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>> K(qkv.data() + 4, t, d, Eigen::OuterStride<>(width));
+    const Eigen::Map<const RowMatrix<T>, 0, Eigen::OuterStride<>> V(qkv.data() + 8, t, d, Eigen::OuterStride<>(width));
+    const RowMatrix<T> c0 = random_matrix<T>(t, d, rng), s0 = random_matrix<T>(t, t, rng);
     for (const auto kernel : {ProductKernel::eigen, ProductKernel::openblas}) {
-        RowMatrix<T> c = RowMatrix<T>::Constant(40, 17, std::numeric_limits<T>::quiet_NaN());
-        cringe::detail::gemm_with(kernel, c, A, B, false);
-        CHECK(c.allFinite());
-        CHECK(((c - reference).cwiseAbs().maxCoeff()) < T(1e-4));
+        INFO("kernel " << (kernel == ProductKernel::eigen ? "eigen" : "openblas"));
+        check_product<T>(kernel, c0, P, V, false);                // Y = P V
+        check_product<T>(kernel, s0, K, K.transpose(), true);     // S += K K^T
+        check_product<T>(kernel, c0, P.transpose(), V, true);     // grad_V += A^T G
+        // a column-major destination (none of the library's, but the door takes it)
+        Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> col(t, d);
+        col.setConstant(std::numeric_limits<T>::quiet_NaN());
+        cringe::detail::gemm_with(kernel, col, P, V, false);
+        const auto expected = reference_product(c0, P, V, false);
+        std::size_t idx = 0;
+        for (Eigen::Index i = 0; i < t; ++i)
+            for (Eigen::Index j = 0; j < d; ++j, ++idx) CHECK(static_cast<double>(col(i, j)) == Approx(static_cast<double>(expected[idx])).margin(1e-4));
     }
 }
 
@@ -144,6 +178,16 @@ TEST_CASE("gemm: OpenBLAS takes every layout above when the program has it", "[c
     CHECK(cringe::detail::openblas_gemm(c, A, B, false) == have_openblas);
     CHECK(cringe::detail::openblas_gemm(c, A, Bt.transpose(), true) == have_openblas);
     CHECK(cringe::detail::openblas_gemm(c, A.transpose().transpose(), B, true) == have_openblas);
+    // A column-major destination and a strided operand are BLAS's too.
+    Eigen::MatrixXd col(6, 5);
+    CHECK(cringe::detail::openblas_gemm(col, A, B, false) == have_openblas);
+    // Operands BLAS cannot describe, and sizes that do not fit, are declined (Eigen then runs or asserts).
+    const double one[4] = {1, 2, 3, 4};
+    const Eigen::Map<const RowMatrix<double>, 0, Eigen::OuterStride<>> repeated_row(one, 4, 4, Eigen::OuterStride<>(0));
+    RowMatrix<double> c44(4, 4);
+    CHECK_FALSE(cringe::detail::openblas_gemm(c44, repeated_row, RowMatrix<double>::Identity(4, 4), false));
+    RowMatrix<double> wrong(6, 4);
+    CHECK_FALSE(cringe::detail::openblas_gemm(wrong, A, B, false));
     // Empty products and scalars BLAS does not know go to Eigen.
     RowMatrix<double> empty_k_left(6, 0), empty_k_right(0, 5);
     CHECK_FALSE(cringe::detail::openblas_gemm(c, empty_k_left, empty_k_right, false));

@@ -1,19 +1,20 @@
-// cringe/detail/gemm.hpp - the one door every matrix product of cringe goes through:
-// C = A B or C += A B, computed by Eigen's own GEMM or by OpenBLAS, chosen once per process.
+// cringe/detail/gemm.hpp - the one door every general matrix product of cringe goes through (the key/
+// value cache's tiny per-head products stay Eigen's lazyProduct loops): C = A B or C += A B, computed
+// by Eigen's own GEMM or by OpenBLAS, chosen once per process.
 //
 // Why a choice at run time. Eigen's GEMM is compiled with the program, so with -march=native on an
 // AVX-512 CPU it runs AVX-512 code. OpenBLAS picks its kernels when it loads, from the CPU or from the
 // environment variable OPENBLAS_CORETYPE, and a machine may hold it to older ones: the development
 // machine of docs/performance.md sets OPENBLAS_CORETYPE=Haswell (AVX2) on an AVX-512 CPU, because some
-// OpenBLAS builds compute wrong results or crash on it. There Eigen's GEMM was 1.35-1.45x faster than
-// OpenBLAS's at every shape of the models; where OpenBLAS runs AVX-512 kernels it is the faster one, and
+// OpenBLAS builds compute wrong results or crash on it. There Eigen's GEMM was 1.23-1.45x faster than
+// OpenBLAS's at every shape measured; where OpenBLAS runs AVX-512 kernels it is the faster one, and
 // only it splits a large product over several threads (OPENBLAS_NUM_THREADS). Neither build setting
 // is right everywhere, so the program looks at what it has when it starts:
 //
 //   CRINGE_MATRIX_PRODUCTS=eigen | openblas   that one (openblas: only if the program has OpenBLAS)
-//   unset or auto                              OpenBLAS if the program has it and its kernels are at
-//                                              least as wide as this build's Eigen code (AVX-512 kernels,
-//                                              or a build without AVX-512); else Eigen's GEMM
+//   unset or auto                              OpenBLAS if the program has it and either its kernels
+//                                              are AVX-512 ones or this build has no AVX-512 (then
+//                                              OpenBLAS's kernels are at least as good); else Eigen's
 //
 // Bits: the two compute the same sums in different orders (their blockings differ), so results differ
 // in the last bits between them, as they do between OpenBLAS's kernels. The choice never depends on the
@@ -57,9 +58,14 @@ struct ProductChoice {
     std::string why;
 };
 
-/// Whether an OpenBLAS core name (openblas_get_corename) is one of its AVX-512 kernel sets.
+/// Whether an OpenBLAS core name (openblas_get_corename) is one of its AVX-512 kernel sets. A
+/// DYNAMIC_ARCH build says "SkylakeX", a build for one CPU "SKYLAKEX": the case does not matter.
 inline bool is_avx512_openblas_core(std::string_view core) {
-    return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    auto same = [&](std::string_view name) {
+        return core.size() == name.size() && std::equal(core.begin(), core.end(), name.begin(), [&](char a, char b) { return lower(a) == b; });
+    };
+    return same("skylakex") || same("cooperlake") || same("sapphirerapids");
 }
 
 /// The rule of the file comment as a pure function (tested case by case): `requested` is the value of
@@ -145,12 +151,14 @@ struct BlasOperand {
 };
 
 /// The operand of a direct-access Eigen matrix (a Map, a Matrix, or the transpose of one), or
-/// nothing when its elements are not contiguous along its inner dimension.
+/// nothing when BLAS cannot take it: elements not contiguous along the inner dimension, or rows
+/// (columns) closer together than their length, as in a block of a vector or a stride-0 Map.
 template <class X>
 bool blas_operand(const X& x, BlasOperand<typename X::Scalar>& out) {
     if constexpr ((X::Flags & Eigen::DirectAccessBit) != 0) {
-        if (x.innerStride() != 1) return false;
-        out = {x.data(), std::max<Eigen::Index>(x.outerStride(), 1), bool(X::IsRowMajor)};
+        const Eigen::Index inner = X::IsRowMajor ? x.cols() : x.rows();
+        if (x.innerStride() != 1 || x.outerStride() < std::max<Eigen::Index>(inner, 1)) return false;
+        out = {x.data(), x.outerStride(), bool(X::IsRowMajor)};
         return true;
     } else {
         return false;
@@ -169,6 +177,8 @@ bool openblas_gemm(Dst& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
         BlasOperand<T> a{}, b{}, c{};
         if (gemm == nullptr || !blas_operand(lhs, a) || !blas_operand(rhs, b) || !blas_operand(dst, c)) return false;
         const Eigen::Index m = dst.rows(), n = dst.cols(), k = lhs.cols();
+        // Sizes that do not fit are Eigen's to report (it asserts); BLAS would run past the buffers.
+        if (lhs.rows() != m || rhs.rows() != k || rhs.cols() != n) return false;
         const Eigen::Index largest = std::max({m, n, k, a.leading, b.leading, c.leading});
         if (m == 0 || n == 0 || k == 0 || largest > INT_MAX) return false;  // Eigen handles empty and huge sizes
         T* c_data = dst.data();

@@ -153,8 +153,7 @@ void attention_backward_head(const AttentionPlan& plan, std::size_t b, std::size
     if (keep_bh) ArrayMap<T>(dropped.data(), t * t) = ConstArrayMap<T>(P, t * t) * ConstArrayMap<T>(keep_bh, t * t);
     const ConstMatrixMap<T> A(keep_bh ? dropped.data() : P, t, t);
     cringe::detail::gemm(grad_V, A.transpose(), G, true);  // grad_V += A^T G
-    dA.setZero();                               // dA = G V^T, added into zeros as the reference's matmul does
-    cringe::detail::gemm(dA, G, V.transpose(), true);
+    cringe::detail::gemm(dA, G, V.transpose(), false);  // dA = G V^T, assigned as the reference's matmul does
     if (keep_bh) ArrayMap<T>(dA.data(), t * t) = ArrayMap<T>(dA.data(), t * t) * ConstArrayMap<T>(keep_bh, t * t);  // dP = dA * keep
     for (Eigen::Index i = 0; i < t; ++i) {      // row i of dP becomes row i of dS, in place
         ConstUnitRow result(P + i * t, t), grad_in(dA.data() + i * t, t);
