@@ -6,8 +6,8 @@
 // attention threads beside OPENBLAS_NUM_THREADS=2 took five times the CPU time of the step with one;
 // with this guard it takes about the same as with one (docs/kernels.md, "Threads", has the figures).
 // While a guard lives, OpenBLAS runs every product on the thread that calls it; the guard's
-// destructor restores the thread count it found. The bits do not change: OpenBLAS splits a product's rows and columns over its threads,
-// never the sum over k.
+// destructor restores the thread count it found. The bits do not change: OpenBLAS splits a
+// product's rows and columns over its threads, never the sum over k.
 //
 // The headers do not require OpenBLAS: the two functions are declared weak, so a program linked without
 // OpenBLAS (Eigen's own GEMM, another BLAS) sees null pointers and the guard does nothing. The setting

@@ -106,6 +106,13 @@ inline void* find_symbol(const char* name) {
 #endif
 }
 
+/// OpenBLAS's sgemm_ (float) or dgemm_ (double), looked up once; null without OpenBLAS.
+template <class T>
+BlasGemm<T> blas_gemm() {
+    static const auto gemm = reinterpret_cast<BlasGemm<T>>(find_symbol(std::is_same_v<T, float> ? "sgemm_" : "dgemm_"));
+    return gemm;
+}
+
 /// OpenBLAS's core name, or "" when the program has no OpenBLAS.
 inline std::string openblas_core_name() {
     using CoreName = char* (*)();
@@ -173,7 +180,7 @@ bool openblas_gemm(Dst& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
     if constexpr (!std::is_same_v<T, float> && !std::is_same_v<T, double>) {
         return false;
     } else {
-        static const auto gemm = reinterpret_cast<BlasGemm<T>>(find_symbol(std::is_same_v<T, float> ? "sgemm_" : "dgemm_"));
+        const BlasGemm<T> gemm = blas_gemm<T>();
         BlasOperand<T> a{}, b{}, c{};
         if (gemm == nullptr || !blas_operand(lhs, a) || !blas_operand(rhs, b) || !blas_operand(dst, c)) return false;
         const Eigen::Index m = dst.rows(), n = dst.cols(), k = lhs.cols();
