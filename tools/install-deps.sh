@@ -7,7 +7,7 @@ packages=(
   g++ cmake make                 # toolchain
   ninja-build                    # tools/test.sh builds with Ninja (less overhead than make on 2 cores)
   libeigen3-dev                  # matrix products and vectorised elementwise math
-  libopenblas-dev                # optional: Eigen hands GEMMs to OpenBLAS (CRINGE_USE_OPENBLAS)
+  libopenblas-dev                # optional: OpenBLAS for the GEMMs, chosen at run time (CRINGE_USE_OPENBLAS)
   libxtensor-dev xtl-dev libxsimd-dev   # N-d tensor containers
   catch2                         # tests (v2, single header + prebuilt main)
   libbenchmark-dev               # bench/
